@@ -1,0 +1,54 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Module map (dependencies point one way):
+//   SwiftBuildDockerfile          text → nodes → typed stages; words, .dockerignore patterns (no I/O)
+//   SwiftBuildOCI                 Digest, MediaType, Descriptor, content store
+//   SwiftBuildArchive → OCI       tar writer, hashing and compression sinks, layer reader
+//   SwiftBuildKit → all three     builder, build context, planning, execution
+//   swiftbuild → Kit              command line
+// C is reached only through the system-library shims below.
+let package = Package(
+    name: "swiftbuild",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "swiftbuild", targets: ["swiftbuild"]),
+        .library(name: "SwiftBuildKit", targets: ["SwiftBuildKit"]),
+        .library(name: "SwiftBuildDockerfile", targets: ["SwiftBuildDockerfile"]),
+        .library(name: "SwiftBuildArchive", targets: ["SwiftBuildArchive"]),
+        .library(name: "SwiftBuildOCI", targets: ["SwiftBuildOCI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CArchive", path: "Sources/CArchive", pkgConfig: "libarchive",
+                       providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CCrypto", path: "Sources/CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CZstd", path: "Sources/CZstd", pkgConfig: "libzstd",
+                       providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CIsal", path: "Sources/CIsal", pkgConfig: "libisal",
+                       providers: [.apt(["libisal-dev"])]),
+        .systemLibrary(name: "CSys", path: "Sources/CSys"),
+
+        .target(name: "SwiftBuildDockerfile"),
+        .target(name: "SwiftBuildOCI", dependencies: ["CCrypto"]),
+        .target(name: "SwiftBuildArchive",
+                dependencies: ["SwiftBuildOCI", "CZlib", "CArchive", "CZstd", "CIsal", "CSys"]),
+        .target(name: "SwiftBuildKit",
+                dependencies: ["SwiftBuildDockerfile", "SwiftBuildOCI", "SwiftBuildArchive", "CSys"]),
+        .executableTarget(name: "swiftbuild", dependencies: [
+            "SwiftBuildKit",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "SwiftBuildDockerfileTests", dependencies: ["SwiftBuildDockerfile"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["SwiftBuildDockerfile", "SwiftBuildKit"]),
+        .testTarget(name: "SwiftBuildOCITests", dependencies: ["SwiftBuildOCI"]),
+        .testTarget(name: "SwiftBuildArchiveTests", dependencies: ["SwiftBuildArchive", "SwiftBuildOCI"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

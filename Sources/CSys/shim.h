@@ -1,0 +1,24 @@
+#ifndef SWIFTBUILD_CSYS_SHIM_H
+#define SWIFTBUILD_CSYS_SHIM_H
+// POSIX and Linux calls that `import Glibc` does not expose.
+#define _GNU_SOURCE 1
+#include <fts.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <sys/sysmacros.h>
+#include <linux/openat2.h>
+
+static inline long swiftbuild_openat2(int dirfd, const char *path, struct open_how *how, size_t size) {
+    return syscall(SYS_openat2, dirfd, path, how, size);
+}
+static inline ssize_t swiftbuild_copy_file_range(int fd_in, long long *off_in, int fd_out, long long *off_out,
+                                                 size_t len, unsigned int flags) {
+    return copy_file_range(fd_in, (off64_t *)off_in, fd_out, (off64_t *)off_out, len, flags);
+}
+static inline unsigned int swiftbuild_major(dev_t d) { return major(d); }
+static inline unsigned int swiftbuild_minor(dev_t d) { return minor(d); }
+static inline dev_t swiftbuild_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }
+#endif

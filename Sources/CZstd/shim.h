@@ -1,0 +1,4 @@
+#ifndef SWIFTBUILD_CZSTD_SHIM_H
+#define SWIFTBUILD_CZSTD_SHIM_H
+#include <zstd.h>
+#endif

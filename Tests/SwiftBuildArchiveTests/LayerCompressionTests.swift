@@ -1,0 +1,7 @@
+import Testing
+@testable import SwiftBuildArchive
+
+@Test func defaultLevelsMatchBuildx() {
+    #expect(LayerCompression.gzip.defaultLevel == 6)
+    #expect(LayerCompression.zstd.defaultLevel == 3)
+}

@@ -1,0 +1,34 @@
+import Testing
+@testable import SwiftBuildOCI
+
+@Suite struct DigestTests {
+    @Test func sha256OfKnownInputs() {
+        // FIPS 180-2 test vectors.
+        #expect(SHA256Hasher.digest(Array("abc".utf8)).description
+                == "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256Hasher.digest([UInt8]()).description
+                == "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+
+    @Test func streamingEqualsOneShot() {
+        let data = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let h = SHA256Hasher()
+        for chunk in stride(from: 0, to: data.count, by: 7919) {
+            h.update(Array(data[chunk..<min(chunk + 7919, data.count)]))
+        }
+        #expect(h.finalize() == SHA256Hasher.digest(data))
+    }
+
+    @Test(arguments: [
+        ("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", true),
+        ("sha256:BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", false),
+        ("sha256:abc", false),
+        ("md5:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", false),
+        ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", false),
+    ])
+    func parsing(text: String, valid: Bool) {
+        let parsed = try? Digest(parsing: text)
+        #expect((parsed != nil) == valid)
+        if let parsed { #expect(parsed.description == text) }
+    }
+}

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages swiftbuild builds against and the tools its tests use.
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+PACKAGES=(
+  pkg-config zlib1g-dev libssl-dev libarchive-dev libzstd-dev libisal-dev   # C libraries behind the shims
+  libarchive-tools tar gzip zstd pigz                                       # bsdtar and friends, for round-trip tests
+  busybox-static                                                            # base images for tests are built from it
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq "${missing[@]}"
+fi
