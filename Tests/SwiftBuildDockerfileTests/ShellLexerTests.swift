@@ -122,3 +122,23 @@ func backtickEscape(_ input: String, _ expected: String) throws {
         (error as? ShellLexerError)?.kind == .nestingTooDeep(limit: allowed)
     }
 }
+
+@Test func unicodeNamesAndWhitespace() throws {
+    let env = ShellEnvironment(entries: ["변수=값", "S=a\u{00A0}b\u{3000}c\u{0085}d", "n٣=3"])
+    let lexer = ShellLexer()
+    #expect(try lexer.processWord("$변수!${변수}", environment: env) == "값!값")
+    #expect(try lexer.processWord("$n٣", environment: env) == "3")  // digits of any script continue a name
+    #expect(try lexer.processWords("$S \"$S\"", environment: env) == ["a", "b", "c", "d", "a\u{00A0}b\u{3000}c\u{0085}d"])
+    let expansion = try lexer.processWordWithMatches("$변수 $없음 ${없음:-$변수}", environment: env)
+    #expect(expansion == ShellExpansion(result: "값  값", matched: ["변수"], unmatched: ["없음"]))
+}
+
+@Test func errorTextQuotesTheWordLikeGo() {
+    do {
+        _ = try ShellLexer().processWord("\t\"x\u{1}\u{00A0}é\u{1F600}", environment: ShellEnvironment())
+        Issue.record("expected an error")
+    } catch {
+        #expect(error.kind == .unterminatedDoubleQuote)
+        #expect(error.message == #"failed to process "\t\"x\x01\u00a0é😀": unexpected end of statement while looking for matching double-quote"#)
+    }
+}
