@@ -22,7 +22,7 @@ func conformanceVector(_ c: JSONCase) throws {
 }
 
 @Test("the corpus is discovered") func corpusIsDiscovered() {
-    #expect(Corpus.jsonCases.count >= 332)
+    #expect(Corpus.jsonCases.count >= 314)  // 332 vectors when heredoc_extract children count singly
     #expect(Corpus.parserFolders.filter { !$0.negative }.count >= 22)
     #expect(Corpus.parserFolders.filter(\.negative).count >= 3)
 }

@@ -128,13 +128,11 @@ public struct StageResolver: Sendable {
 
         for located in stage.instructions {
             let node = located.node
-            // The expansion environment: ARGs, overridden by ENV.
-            func scope() -> OrderedEnvironment {
-                var s = args
-                for kv in env.pairs { s.set(kv.key, kv.value) }
-                return s
-            }
-            func x(_ word: String) throws(DockerfileError) -> String { try expand(word, scope(), node) }
+            // The expansion environment as it was before this instruction (all the words of one
+            // instruction see the same values: `ENV A=1 B=$A` takes the earlier A): ARGs, overridden by ENV.
+            var scope = args
+            for kv in env.pairs { scope.set(kv.key, kv.value) }
+            func x(_ word: String) throws(DockerfileError) -> String { try expand(word, scope, node) }
             func xs(_ words: [String]) throws(DockerfileError) -> [String] {
                 var out: [String] = []
                 for w in words { out.append(try x(w)) }
