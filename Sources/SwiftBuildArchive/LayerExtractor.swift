@@ -16,8 +16,8 @@ public struct LayerExtractor: Sendable {
         public var preserveOwners: Bool
         /// Create character and block devices. When false a device entry is refused. Default: true when root.
         public var allowDevices: Bool
-        /// Apply `.wh.NAME` and `.wh..wh..opq` (OCI whiteouts). When false they are refused as regular files
-        /// would be created with those names: that is never wanted for a layer, so keep it on.
+        /// Apply `.wh.NAME` and `.wh..wh..opq` (OCI whiteouts). When false they are extracted as ordinary
+        /// files, which is only useful to inspect a layer.
         public var applyWhiteouts: Bool
         /// Restore extended attributes. Failures to set one (e.g. unsupported by the file system) are
         /// reported as warnings, not errors.
@@ -76,6 +76,7 @@ public struct LayerExtractor: Sendable {
     }
 
     /// Extracts the layer in the file at `path` onto `rootDirectory`, which must exist.
+    @discardableResult
     public func extract(archiveAt path: String, into rootDirectory: String) throws(LayerExtractionError) -> Report {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
@@ -86,6 +87,7 @@ public struct LayerExtractor: Sendable {
     }
 
     /// Extracts the layer read from `fileDescriptor` (a file or a pipe, left open) onto `rootDirectory`.
+    @discardableResult
     public func extract(fileDescriptor: Int32, into rootDirectory: String) throws(LayerExtractionError) -> Report {
         let reader: ArchiveReader
         do {
