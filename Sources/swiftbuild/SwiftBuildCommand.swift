@@ -7,7 +7,7 @@ struct SwiftBuildCommand: AsyncParsableCommand {
         commandName: "swiftbuild",
         abstract: "Build OCI container images from Dockerfiles, without a daemon.",
         version: SwiftBuildVersion.current,
-        subcommands: [BuildCommand.self],
+        subcommands: [BuildCommand.self, StoreCommand.self],
         defaultSubcommand: BuildCommand.self
     )
 }
