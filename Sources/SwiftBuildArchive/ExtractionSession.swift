@@ -208,7 +208,10 @@ final class ExtractionSession {
                 throw sysFail("fchownat")
             }
             if options.preserveXattrs, !header.xattrs.isEmpty {
-                report.warnings.append("\(currentEntry): extended attributes on a symlink are not restored")
+                let fd = openat(parent.raw, cName, SWIFTBUILD_O_PATH | O_NOFOLLOW | O_CLOEXEC)
+                guard fd >= 0 else { throw sysFail("openat(O_PATH)") }
+                let link = OwnedDescriptor(fd)
+                setXattrs(pathDescriptor: link.raw, header)
             }
             if var t = times(header), utimensat(parent.raw, cName, &t, AT_SYMLINK_NOFOLLOW) != 0 {
                 throw sysFail("utimensat")
@@ -235,6 +238,7 @@ final class ExtractionSession {
             }
             // chmod through the descriptor's /proc link reaches exactly this inode.
             guard chmod(procPath, mode_t(header.permissions)) == 0 else { throw sysFail("chmod") }
+            setXattrs(pathDescriptor: node.raw, header)
             if var t = times(header), utimensat(parent.raw, cName, &t, AT_SYMLINK_NOFOLLOW) != 0 {
                 throw sysFail("utimensat")
             }
@@ -267,11 +271,29 @@ final class ExtractionSession {
         guard fchown(fd, ownerID(header.uid), ownerID(header.gid)) == 0 else { throw sysFail("fchown") }
     }
 
+    /// Sets the entry's extended attributes on an open file or directory.
     private func setXattrs(fd: Int32, _ header: ArchiveEntryHeader) {
+        setXattrs(header) { name, value in fsetxattr(fd, name, value.baseAddress, value.count, 0) }
+    }
+
+    /// Sets them on a node open with `O_PATH` (symlink, device, FIFO), which `fsetxattr` does not accept:
+    /// `/proc/self/fd/N` names exactly that inode, and `lsetxattr` would act on the /proc link itself.
+    private func setXattrs(pathDescriptor fd: Int32, _ header: ArchiveEntryHeader) {
+        let procPath = "/proc/self/fd/\(fd)"
+        setXattrs(header) { name, value in setxattr(procPath, name, value.baseAddress, value.count, 0) }
+    }
+
+    /// `trusted.overlay.*` is refused: those attributes steer overlayfs (opaque dirs, redirects) when the
+    /// extracted tree is later used as an overlay layer, so a layer must not be able to set them.
+    private func setXattrs(_ header: ArchiveEntryHeader, _ set: ([CChar], UnsafeRawBufferPointer) -> Int32) {
         guard options.preserveXattrs else { return }
         for (name, value) in header.xattrs {
+            if name.starts(with: Array("trusted.overlay.".utf8)) {
+                report.warnings.append("\(currentEntry): extended attribute \(displayText(name)) refused")
+                continue
+            }
             let cName = cPath(name)
-            let status = value.withUnsafeBytes { fsetxattr(fd, cName, $0.baseAddress, $0.count, 0) }
+            let status = value.withUnsafeBytes { set(cName, $0) }
             if status != 0 {
                 let code = errno
                 report.warnings.append(

@@ -159,4 +159,27 @@ import Glibc
         #expect(s["merged"]?.mode == 0o711)
         #expect(s["merged"]?.mtime == 1_700_000_000)
     }
+
+    @Test func extendedAttributesOnEveryKindOfNode() throws {
+        let tmp = try TemporaryDirectory()
+        let dst = try tmp.sub("dst")
+        var tar = TestTarBuilder()
+        tar.entry("f", .file, mode: 0o644, data: [1], xattrs: [("user.ok", "yes"), ("trusted.overlay.opaque", "y")])
+        tar.entry("d", .directory, mode: 0o755, xattrs: [("user.dir", "1")])
+        if Self.isRoot {
+            tar.entry("s", .symlink, mode: 0o777, link: "f", xattrs: [("trusted.sb", "link")])
+        }
+        try writeFile(tmp.path + "/l.tar", tar.finished())
+        let report = try LayerExtractor().extract(archiveAt: tmp.path + "/l.tar", into: dst)
+        #expect(userXattrs(dst + "/f") == ["user.ok": Array("yes".utf8)])
+        #expect(userXattrs(dst + "/d") == ["user.dir": [0x31]])
+        #expect(report.warnings.contains { $0.contains("trusted.overlay.opaque") })
+        var value = [UInt8](repeating: 0, count: 16)
+        #expect(lgetxattr(dst + "/f", "trusted.overlay.opaque", &value, 16) < 0, "overlay attributes are refused")
+        if Self.isRoot {
+            let n = lgetxattr(dst + "/s", "trusted.sb", &value, 16)
+            #expect(n == 4 && Array(value[0..<4]) == Array("link".utf8), "set on the symlink itself")
+            #expect(lgetxattr(dst + "/f", "trusted.sb", &value, 16) < 0, "not on its target")
+        }
+    }
 }

@@ -37,8 +37,8 @@ struct TestTarBuilder {
     }
 
     mutating func entry(_ path: String, _ kind: Kind, mode: Int, data: [UInt8] = [], link: String = "",
-                        major: Int = 0, minor: Int = 0) {
-        header(path, kind, mode: mode, size: data.count, link: link, major: major, minor: minor)
+                        major: Int = 0, minor: Int = 0, xattrs: [(String, String)] = []) {
+        header(path, kind, mode: mode, size: data.count, link: link, major: major, minor: minor, xattrs: xattrs)
         bytes.append(contentsOf: data)
         pad()
     }
@@ -52,11 +52,12 @@ struct TestTarBuilder {
     }
 
     private mutating func header(_ path: String, _ kind: Kind, mode: Int, size: Int, link: String,
-                                 major: Int, minor: Int) {
+                                 major: Int, minor: Int, xattrs: [(String, String)] = []) {
         let name = Array(path.utf8)
         let linkBytes = Array(link.utf8)
-        if name.count > 100 || linkBytes.count > 100 {
+        if name.count > 100 || linkBytes.count > 100 || !xattrs.isEmpty {
             var records: [UInt8] = []
+            for (key, value) in xattrs { records += Self.paxRecord("SCHILY.xattr." + key, Array(value.utf8)) }
             if name.count > 100 { records += Self.paxRecord("path", name) }
             if linkBytes.count > 100 { records += Self.paxRecord("linkpath", linkBytes) }
             block(name: Array("PaxHeaders/x".utf8), typeflag: 0x78, mode: 0o644, size: records.count,
