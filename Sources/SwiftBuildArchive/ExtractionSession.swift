@@ -67,13 +67,13 @@ final class ExtractionSession {
             throw fail(.pathTooLong(bytes: path.count, limit: options.maxPathBytes))
         }
         if path.first == UInt8(ascii: "/") {
-            throw fail(isLink ? .hardlinkTargetOutsideRoot(target: displayText(path)) : .absolutePath)
+            throw fail(isLink ? .hardlinkTargetOutsideRoot(target: PathBytes.text(path)) : .absolutePath)
         }
         var result: [[UInt8]] = []
         for part in path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
             if part.count == 1 && part.first == UInt8(ascii: ".") { continue }
             if part.count == 2 && part.allSatisfy({ $0 == UInt8(ascii: ".") }) {
-                throw fail(isLink ? .hardlinkTargetOutsideRoot(target: displayText(path)) : .parentTraversal)
+                throw fail(isLink ? .hardlinkTargetOutsideRoot(target: PathBytes.text(path)) : .parentTraversal)
             }
             result.append(Array(part))
             if result.count > options.maxPathDepth {
@@ -108,7 +108,7 @@ final class ExtractionSession {
         guard current.raw >= 0 else { throw sysFail("dup") }
         var index = components.startIndex
         while index < components.endIndex {
-            let name = cPath(components[index])
+            let name = PathBytes.cString(components[index])
             var fd = openat(current.raw, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             if fd < 0 && errno == ENOENT {
                 guard create else { return nil }
@@ -121,12 +121,12 @@ final class ExtractionSession {
             }
             if fd < 0 {
                 let code = errno
-                let prefix = displayText(Self.joined(components[components.startIndex...index]))
+                let prefix = PathBytes.text(Self.joined(components[components.startIndex...index]))
                 if code == ELOOP || code == ENOTDIR {
                     var st = stat()
                     let isLink = fstatat(current.raw, name, &st, AT_SYMLINK_NOFOLLOW) == 0
                         && (st.st_mode & Glibc.S_IFMT) == Glibc.S_IFLNK
-                    if let linkTarget { throw fail(.hardlinkTargetOutsideRoot(target: displayText(linkTarget))) }
+                    if let linkTarget { throw fail(.hardlinkTargetOutsideRoot(target: PathBytes.text(linkTarget))) }
                     throw fail(isLink ? .symlinkInPath(component: prefix) : .notADirectoryInPath(component: prefix))
                 }
                 throw sysFail("openat(\(prefix))", code)
@@ -143,7 +143,7 @@ final class ExtractionSession {
         var how = open_how()
         how.flags = UInt64(O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         how.resolve = UInt64(RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
-        let path = cPath(Self.joined(components))
+        let path = PathBytes.cString(Self.joined(components))
         let fd = swiftbuild_openat2(root.raw, path, &how, MemoryLayout<open_how>.size)
         if fd >= 0 { return Int32(truncatingIfNeeded: fd) }
         let code = errno
@@ -173,7 +173,7 @@ final class ExtractionSession {
         }
 
         guard let parent = try openDirectory(parentParts, create: true) else { throw fail(.emptyPath) }
-        let cName = cPath(name)
+        let cName = PathBytes.cString(name)
         present.insert(Self.joined(parts))
 
         // What is already there: a directory stays (and is merged into) when the entry is a directory too;
@@ -201,7 +201,7 @@ final class ExtractionSession {
             deferredDirectories.append((parts, header.permissions, times(header)))
             report.directories += 1
         case .symlink:
-            let target = cPath(header.linkTarget ?? [])
+            let target = PathBytes.cString(header.linkTarget ?? [])
             guard symlinkat(target, parent.raw, cName) == 0 else { throw sysFail("symlinkat") }
             if options.preserveOwners, fchownat(parent.raw, cName, ownerID(header.uid), ownerID(header.gid),
                                                 AT_SYMLINK_NOFOLLOW) != 0 {
@@ -289,15 +289,15 @@ final class ExtractionSession {
         guard options.preserveXattrs else { return }
         for (name, value) in header.xattrs {
             if name.starts(with: Array("trusted.overlay.".utf8)) {
-                report.warnings.append("\(currentEntry): extended attribute \(displayText(name)) refused")
+                report.warnings.append("\(currentEntry): extended attribute \(PathBytes.text(name)) refused")
                 continue
             }
-            let cName = cPath(name)
+            let cName = PathBytes.cString(name)
             let status = value.withUnsafeBytes { set(cName, $0) }
             if status != 0 {
                 let code = errno
                 report.warnings.append(
-                    "\(currentEntry): extended attribute \(displayText(name)) not set: \(String(cString: strerror(code)))")
+                    "\(currentEntry): extended attribute \(PathBytes.text(name)) not set: \(String(cString: strerror(code)))")
             }
         }
     }
@@ -336,22 +336,22 @@ final class ExtractionSession {
         let rawTarget = header.linkTarget ?? []
         let targetParts = try components(of: rawTarget, isLink: true)
         guard let targetName = targetParts.last else {
-            throw fail(.hardlinkTargetOutsideRoot(target: displayText(rawTarget)))
+            throw fail(.hardlinkTargetOutsideRoot(target: PathBytes.text(rawTarget)))
         }
         guard let targetParent = try openDirectory(targetParts.dropLast(), create: false, linkTarget: rawTarget) else {
-            throw fail(.hardlinkTargetMissing(target: displayText(rawTarget)))
+            throw fail(.hardlinkTargetMissing(target: PathBytes.text(rawTarget)))
         }
-        let cTarget = cPath(targetName)
+        let cTarget = PathBytes.cString(targetName)
         var st = stat()
         guard fstatat(targetParent.raw, cTarget, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
-            throw fail(.hardlinkTargetMissing(target: displayText(rawTarget)))
+            throw fail(.hardlinkTargetMissing(target: PathBytes.text(rawTarget)))
         }
         if (st.st_mode & Glibc.S_IFMT) == Glibc.S_IFDIR {
-            throw fail(.hardlinkToDirectory(target: displayText(rawTarget)))
+            throw fail(.hardlinkToDirectory(target: PathBytes.text(rawTarget)))
         }
         guard let name = parts.last,
               let parent = try openDirectory(parts.dropLast(), create: true) else { throw fail(.emptyPath) }
-        let cName = cPath(name)
+        let cName = PathBytes.cString(name)
         if targetParts == parts { return }  // a link to itself: nothing to do
         var existing = stat()
         if fstatat(parent.raw, cName, &existing, AT_SYMLINK_NOFOLLOW) == 0 {
@@ -378,7 +378,7 @@ final class ExtractionSession {
                 if !childPath.isEmpty { childPath.append(UInt8(ascii: "/")) }
                 childPath.append(contentsOf: child)
                 if present.contains(childPath) { continue }
-                try removeTree(parent: dir.raw, name: cPath(child), isDirectory: nil)
+                try removeTree(parent: dir.raw, name: PathBytes.cString(child), isDirectory: nil)
             }
             return
         }
@@ -397,8 +397,14 @@ final class ExtractionSession {
         targetPath.append(contentsOf: target)
         // A whiteout hides lower content only, never what this layer itself created.
         if present.contains(targetPath) { return }
-        guard let dir = try openDirectory(parentParts, create: false) else { return }
-        try removeTree(parent: dir.raw, name: cPath(target), isDirectory: nil)
+        let parent: OwnedDescriptor?
+        do {
+            parent = try openDirectory(parentParts, create: false)
+        } catch let error where error.reason.isNotADirectory {
+            return  // a path under a file cannot exist: nothing to hide
+        }
+        guard let dir = parent else { return }
+        try removeTree(parent: dir.raw, name: PathBytes.cString(target), isDirectory: nil)
     }
 
     private func listDirectory(_ fd: Int32) throws(LayerExtractionError) -> [[UInt8]] {
@@ -461,7 +467,7 @@ final class ExtractionSession {
             }
             let childBytes = Self.direntName(entry)
             if childBytes == [UInt8(ascii: ".")] || childBytes == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
-            let child = cPath(childBytes)
+            let child = PathBytes.cString(childBytes)
             if unlinkat(topFD, child, 0) == 0 || errno == ENOENT { continue }
             if errno == EISDIR || errno == EPERM {
                 try push(topFD, child)
@@ -475,7 +481,7 @@ final class ExtractionSession {
 
     private func finishDirectories() throws(LayerExtractionError) {
         for item in deferredDirectories.reversed() {
-            currentEntry = displayText(Self.joined(item.components))
+            currentEntry = PathBytes.text(Self.joined(item.components))
             // The directory may have been replaced or whited out later in the layer: then skip it.
             let dir: OwnedDescriptor
             do {
@@ -487,5 +493,12 @@ final class ExtractionSession {
             guard fchmod(dir.raw, mode_t(item.permissions)) == 0 else { throw sysFail("fchmod") }
             if var t = item.times, futimens(dir.raw, &t) != 0 { throw sysFail("futimens") }
         }
+    }
+}
+
+extension LayerExtractionError.Reason {
+    fileprivate var isNotADirectory: Bool {
+        if case .notADirectoryInPath = self { return true }
+        return false
     }
 }
