@@ -172,6 +172,19 @@ final class ExtractionSession {
             return
         }
 
+        // Refuse or skip before anything on disk is touched.
+        switch header.type {
+        case .characterDevice, .blockDevice:
+            guard options.allowDevices else { throw fail(.deviceNotAllowed) }
+        case .socket:
+            report.warnings.append("\(currentEntry): sockets cannot be extracted; skipped")
+            return
+        case .other(let mode):
+            throw fail(.unsupportedEntryType(mode: mode))
+        case .regular, .directory, .symlink, .hardlink, .fifo:
+            break
+        }
+
         guard let parent = try openDirectory(parentParts, create: true) else { throw fail(.emptyPath) }
         let cName = PathBytes.cString(name)
         present.insert(Self.joined(parts))
@@ -222,7 +235,6 @@ final class ExtractionSession {
             if header.type == .fifo {
                 kind = Glibc.S_IFIFO
             } else {
-                guard options.allowDevices else { throw fail(.deviceNotAllowed) }
                 kind = header.type == .characterDevice ? Glibc.S_IFCHR : Glibc.S_IFBLK
             }
             let device = header.type == .fifo ? 0 : swiftbuild_makedev(header.deviceMajor, header.deviceMinor)
@@ -243,12 +255,8 @@ final class ExtractionSession {
                 throw sysFail("utimensat")
             }
             if header.type == .fifo { report.fifos += 1 } else { report.devices += 1 }
-        case .socket:
-            report.warnings.append("\(currentEntry): sockets cannot be extracted; skipped")
-        case .hardlink:
+        case .socket, .hardlink, .other:
             break  // handled above
-        case .other(let mode):
-            throw fail(.unsupportedEntryType(mode: mode))
         }
     }
 

@@ -163,7 +163,8 @@ public final class ContentStore: Sendable {
     public func cleanIngest(olderThan age: Duration) throws(ContentStoreError) -> Int {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        let cutoff = now.tv_sec - Int(age.components.seconds)
+        let (cutoff, overflow) = now.tv_sec.subtractingReportingOverflow(Int(age.components.seconds))
+        if overflow { return 0 }
         var removed = 0
         for name in try directoryEntries(ingestDirectory) {
             let p = ingestDirectory + "/" + name

@@ -205,12 +205,19 @@ import Glibc
 
     @Test func deviceWhenDevicesAreNotAllowed() throws {
         let arena = try Arena()
+        try FileManager.default.createDirectory(atPath: arena.root + "/dev", withIntermediateDirectories: true)
+        try writeFile(arena.root + "/dev/null", [7])
         var tar = TestTarBuilder()
         tar.entry("dev/sda", .blockDevice, mode: 0o660, major: 8, minor: 0)
         let e = try arena.extract(tar, options: .init(allowDevices: false))
         #expect(e?.reason == .deviceNotAllowed)
         #expect(e?.entry == "dev/sda")
         #expect(!FileManager.default.fileExists(atPath: arena.root + "/dev/sda"))
+        // Refused before touching what is already there.
+        var tar2 = TestTarBuilder()
+        tar2.entry("dev/null", .charDevice, mode: 0o666, major: 1, minor: 3)
+        #expect(try arena.extract(tar2, options: .init(allowDevices: false))?.reason == .deviceNotAllowed)
+        #expect(try snapshot(arena.root)["dev/null"]?.content == [7])
     }
 
     @Test func truncatedEntry() throws {
