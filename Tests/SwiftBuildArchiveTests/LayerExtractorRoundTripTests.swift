@@ -182,4 +182,23 @@ import Glibc
             #expect(lgetxattr(dst + "/f", "trusted.sb", &value, 16) < 0, "not on its target")
         }
     }
+
+    @Test(arguments: [true, false])
+    func extractingTwiceGivesTheSameTree(openat2: Bool) throws {
+        let tmp = try TemporaryDirectory()
+        let src = try tmp.sub("src")
+        let dst = try tmp.sub("dst")
+        try Self.makeTree(src)
+        try shell("tar --format=pax --xattrs --xattrs-include='user.*' -C \(src) -czf \(tmp.path)/l.tgz .")
+        let extractor = LayerExtractor(options: .init(useOpenat2: openat2))
+        try extractor.extract(archiveAt: tmp.path + "/l.tgz", into: dst)
+        try extractor.extract(archiveAt: tmp.path + "/l.tgz", into: dst)
+        let expected = try snapshot(src)
+        let actual = try snapshot(dst)
+        #expect(Set(actual.keys) == Set(expected.keys))
+        for (path, want) in expected {
+            #expect(actual[path].map { $0.sameContent(want) } == true, "\(path)")
+        }
+        #expect(actual["dir/hello.txt"]?.inode == actual["dir/hardlink.txt"]?.inode)
+    }
 }

@@ -205,10 +205,16 @@ import Glibc
         #expect(report.contains(BlobProblem(path: p, kind: .digestMismatch(actual: SHA256Hasher.digest(corrupt)),
                                             action: .reported)))
         #expect(report.contains { $0.kind == .unexpectedFile && $0.path.hasSuffix("not-a-digest") })
-        // Never served.
-        #expect(throws: ContentStoreError.digestMismatch(expected: bad.digest, actual: SHA256Hasher.digest(corrupt))) {
-            try f.store.read(bad.digest)
-        }
+        // Never served: neither whole nor streamed to the end.
+        let mismatch = ContentStoreError.digestMismatch(expected: bad.digest, actual: SHA256Hasher.digest(corrupt))
+        #expect(throws: mismatch) { try f.store.read(bad.digest) }
+        let reader = try f.store.open(bad.digest)
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        #expect(try buffer.withUnsafeMutableBytes { try reader.read(into: $0) } == 1000)
+        #expect(throws: mismatch) { try buffer.withUnsafeMutableBytes { try reader.read(into: $0) } }
+        let unchecked = try f.store.open(bad.digest, verify: false)
+        #expect(try buffer.withUnsafeMutableBytes { try unchecked.read(into: $0) } == 1000)
+        #expect(try buffer.withUnsafeMutableBytes { try unchecked.read(into: $0) } == 0)
 
         let fixed = try f.store.verify(action: .quarantine)
         #expect(fixed.count == 2)
