@@ -17,6 +17,28 @@ public struct ArchiveError: Error, Equatable, CustomStringConvertible {
     public var description: String { "\(operation): \(message)" }
 }
 
+/// The compression of an archive read by `ArchiveReader`.
+public enum DetectedCompression: Equatable, Sendable {
+    case none
+    case gzip
+    case zstd
+    case xz
+    case bzip2
+    /// Another filter libarchive knows, by its libarchive name.
+    case other(String)
+
+    init(libarchiveName name: String) {
+        switch name {
+        case "none": self = .none
+        case "gzip": self = .gzip
+        case "zstd": self = .zstd
+        case "xz": self = .xz
+        case "bzip2": self = .bzip2
+        default: self = .other(name)
+        }
+    }
+}
+
 /// The kind of a tar entry. Closed set: everything else is `.other` with its raw `S_IFMT` bits.
 public enum ArchiveEntryType: Equatable, Sendable {
     case regular
@@ -134,11 +156,11 @@ public final class ArchiveReader {
         try check(archive_read_data_skip(handle), "archive_read_data_skip")
     }
 
-    /// The compression libarchive detected (`gzip`, `zstd`, `xz`, `bzip2`, `none`), valid after the first header.
-    public var detectedFilter: String {
+    /// The compression libarchive detected, valid after the first header.
+    public var detectedCompression: DetectedCompression {
         // Filter 0 is the outermost decoder; with no compression it is "none".
-        guard let name = archive_filter_name(handle, 0) else { return "none" }
-        return String(cString: name)
+        guard let name = archive_filter_name(handle, 0) else { return .none }
+        return DetectedCompression(libarchiveName: String(cString: name))
     }
 
     // MARK: - The one place libarchive status codes become errors

@@ -9,7 +9,7 @@ final class ExtractionSession {
     private let root: OwnedDescriptor
     private let options: LayerExtractor.Options
     private let buffer: UnsafeMutableRawBufferPointer
-    private var report = LayerExtractor.Report()
+    private var report = ExtractionReport()
     /// Paths (joined with `/`) of entries this layer created or touched.
     private var present: Set<[UInt8]> = []
     /// Directories whose mode and times are set last, because adding children changes them.
@@ -39,7 +39,7 @@ final class ExtractionSession {
         fail(.system(call: call, errno: code))
     }
 
-    func run(_ reader: ArchiveReader) throws(LayerExtractionError) -> LayerExtractor.Report {
+    func run(_ reader: ArchiveReader) throws(LayerExtractionError) -> ExtractionReport {
         while true {
             let header: ArchiveEntryHeader
             do {
@@ -52,7 +52,7 @@ final class ExtractionSession {
             report.entries += 1
             try extract(header, reader)
         }
-        report.compression = reader.detectedFilter
+        report.compression = reader.detectedCompression
         report.warnings.append(contentsOf: reader.warnings)
         try finishDirectories()
         return report

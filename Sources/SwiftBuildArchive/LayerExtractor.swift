@@ -46,29 +46,6 @@ public struct LayerExtractor: Sendable {
         }
     }
 
-    /// What an extraction did.
-    public struct Report: Sendable, Equatable {
-        /// The compression libarchive detected: `gzip`, `zstd`, `xz`, `bzip2` or `none`.
-        public var compression = "none"
-        public var entries = 0
-        public var regularFiles = 0
-        public var directories = 0
-        public var symlinks = 0
-        public var hardlinks = 0
-        public var devices = 0
-        public var fifos = 0
-        /// `.wh.NAME` entries applied (whether or not NAME existed).
-        public var whiteouts = 0
-        /// `.wh..wh..opq` entries applied.
-        public var opaqueDirectories = 0
-        /// Bytes of file data written.
-        public var bytesWritten: Int64 = 0
-        /// Things skipped or not restored that did not stop extraction (sockets, unsettable xattrs, ...).
-        public var warnings: [String] = []
-
-        public init() {}
-    }
-
     public var options: Options
 
     public init(options: Options = Options()) {
@@ -77,7 +54,7 @@ public struct LayerExtractor: Sendable {
 
     /// Extracts the layer in the file at `path` onto `rootDirectory`, which must exist.
     @discardableResult
-    public func extract(archiveAt path: String, into rootDirectory: String) throws(LayerExtractionError) -> Report {
+    public func extract(archiveAt path: String, into rootDirectory: String) throws(LayerExtractionError) -> ExtractionReport {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw LayerExtractionError(entry: "<archive \(path)>", reason: .system(call: "open", errno: errno))
@@ -88,7 +65,7 @@ public struct LayerExtractor: Sendable {
 
     /// Extracts the layer read from `fileDescriptor` (a file or a pipe, left open) onto `rootDirectory`.
     @discardableResult
-    public func extract(fileDescriptor: Int32, into rootDirectory: String) throws(LayerExtractionError) -> Report {
+    public func extract(fileDescriptor: Int32, into rootDirectory: String) throws(LayerExtractionError) -> ExtractionReport {
         let reader: ArchiveReader
         do {
             reader = try ArchiveReader()
