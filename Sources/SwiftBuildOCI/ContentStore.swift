@@ -21,8 +21,9 @@ public final class ContentStore: Sendable {
     static let temporarySuffix = ".partial"
     private static let chunkSize = 1 << 20
 
-    /// Opens (creating if needed) the store at `root`.
-    public init(root: String) throws(ContentStoreError) {
+    /// Opens the store at `root`, creating its directories unless `create` is false (then a missing store is
+    /// a `system(call: "stat", …, ENOENT)` error).
+    public init(root: String, create: Bool = true) throws(ContentStoreError) {
         var trimmed = root
         while trimmed.count > 1 && trimmed.hasSuffix("/") { trimmed.removeLast() }
         self.root = trimmed
@@ -30,6 +31,11 @@ public final class ContentStore: Sendable {
         ingestDirectory = trimmed + "/ingest"
         quarantineDirectory = trimmed + "/quarantine/sha256"
         for dir in [trimmed, trimmed + "/blobs", blobsDirectory, ingestDirectory] {
+            if !create {
+                var st = stat()
+                guard stat(dir, &st) == 0 else { throw .system(call: "stat", path: dir, errno: errno) }
+                continue
+            }
             if mkdir(dir, 0o755) != 0 && errno != EEXIST {
                 throw .system(call: "mkdir", path: dir, errno: errno)
             }

@@ -25,7 +25,7 @@ struct StoreVerifyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let path = try root ?? ContentStore.defaultRoot(environment: ProcessInfo.processInfo.environment)
-        let store = try ContentStore(root: path)
+        let store = try ContentStore(root: path, create: false)
         let problems = try store.verify(action: quarantine ? .quarantine : .report)
         let count = try store.list().count
         for problem in problems { print(problem) }

@@ -263,6 +263,16 @@ import Glibc
         #expect(try ContentStore.defaultRoot(environment: environment) == expected)
     }
 
+    @Test func openingWithoutCreatingRequiresAStore() throws {
+        let f = try Fixture()
+        #expect(throws: ContentStoreError.system(call: "stat", path: f.dir + "/none", errno: ENOENT)) {
+            try ContentStore(root: f.dir + "/none", create: false)
+        }
+        #expect(!FileManager.default.fileExists(atPath: f.dir + "/none"))
+        let info = try f.store.ingest(bytes: [1, 2, 3])
+        #expect(try ContentStore(root: f.store.root, create: false).read(info.digest) == [1, 2, 3])
+    }
+
     @Test func noDefaultRootWithoutHome() {
         #expect(throws: ContentStoreError.noDefaultRoot) { try ContentStore.defaultRoot(environment: [:]) }
     }
