@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "SwiftBuildKit",
                 dependencies: ["SwiftBuildDockerfile", "SwiftBuildOCI", "SwiftBuildArchive", "CSys"]),
         .executableTarget(name: "swiftbuild", dependencies: [
-            "SwiftBuildKit",
+            "SwiftBuildKit", "SwiftBuildOCI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -5,7 +5,7 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 PACKAGES=(
   pkg-config zlib1g-dev libssl-dev libarchive-dev libzstd-dev libisal-dev   # C libraries behind the shims
-  libarchive-tools tar gzip zstd pigz                                       # bsdtar and friends, for round-trip tests
+  libarchive-tools tar gzip zstd pigz xz-utils bzip2                        # bsdtar and friends, for round-trip tests
   busybox-static                                                            # base images for tests are built from it
 )
 missing=()

@@ -1,7 +1,8 @@
 #ifndef SWIFTBUILD_CSYS_SHIM_H
 #define SWIFTBUILD_CSYS_SHIM_H
 // POSIX and Linux calls that `import Glibc` does not expose.
-#define _GNU_SOURCE 1
+// No _GNU_SOURCE here: it would give glibc's types (fd_set) other field names than in Swift's Glibc module,
+// and Clang then refuses to import both. GNU-only calls and constants are reached through the wrappers below.
 #include <fts.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,8 +17,11 @@ static inline long swiftbuild_openat2(int dirfd, const char *path, struct open_h
 }
 static inline ssize_t swiftbuild_copy_file_range(int fd_in, long long *off_in, int fd_out, long long *off_out,
                                                  size_t len, unsigned int flags) {
-    return copy_file_range(fd_in, (off64_t *)off_in, fd_out, (off64_t *)off_out, len, flags);
+    return syscall(SYS_copy_file_range, fd_in, off_in, fd_out, off_out, len, flags);
 }
+// O_PATH and AT_EMPTY_PATH are only declared under _GNU_SOURCE; these are their Linux values on every architecture.
+static const int SWIFTBUILD_O_PATH = 010000000;
+static const int SWIFTBUILD_AT_EMPTY_PATH = 0x1000;
 static inline unsigned int swiftbuild_major(dev_t d) { return major(d); }
 static inline unsigned int swiftbuild_minor(dev_t d) { return minor(d); }
 static inline dev_t swiftbuild_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }
