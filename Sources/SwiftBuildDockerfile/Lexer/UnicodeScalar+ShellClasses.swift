@@ -19,13 +19,7 @@ extension Unicode.Scalar {
     }
 
     /// Go's `unicode.IsSpace`: the Unicode White_Space property.
-    var isGoSpace: Bool {
-        switch value {
-        case 0x20, 0x09...0x0D: true
-        case 0..<0x80: false
-        default: properties.isWhitespace
-        }
-    }
+    var isGoSpace: Bool { GoText.isSpace(self) }
 
     /// Go's `unicode.IsLetter`.
     var isGoLetter: Bool {

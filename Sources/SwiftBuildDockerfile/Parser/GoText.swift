@@ -195,19 +195,6 @@ enum GoText {
         out.append(0x22)
     }
 
-    /// Go's `strconv.IsPrint`: letters, marks, numbers, punctuation, symbols and the ASCII space.
-    static func isPrintable(_ s: Unicode.Scalar) -> Bool {
-        if s.value < 0x80 { return s.value >= 0x20 && s.value < 0x7F }
-        switch s.properties.generalCategory {
-        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-             .nonspacingMark, .spacingMark, .enclosingMark,
-             .decimalNumber, .letterNumber, .otherNumber,
-             .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
-             .initialPunctuation, .finalPunctuation, .otherPunctuation,
-             .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol:
-            return true
-        default:
-            return false
-        }
-    }
+    /// Go's `strconv.IsPrint`.
+    static func isPrintable(_ s: Unicode.Scalar) -> Bool { s.isGoPrintable }
 }
