@@ -53,6 +53,24 @@ enum GoText {
         }
     }
 
+    /// The runes of `bytes` and the byte offset where each starts.
+    static func runesWithOffsets(_ bytes: [UInt8]) -> ([UInt32], [Int]) {
+        bytes.withUnsafeBufferPointer { buf in
+            var runes: [UInt32] = []
+            var offsets: [Int] = []
+            runes.reserveCapacity(buf.count)
+            offsets.reserveCapacity(buf.count)
+            var i = 0
+            while i < buf.count {
+                let (r, w) = decodeRune(buf, at: i)
+                runes.append(r)
+                offsets.append(i)
+                i += w
+            }
+            return (runes, offsets)
+        }
+    }
+
     /// Go's `unicode.IsSpace` (the Unicode White_Space property).
     static func isSpace(_ r: UInt32) -> Bool {
         switch r {

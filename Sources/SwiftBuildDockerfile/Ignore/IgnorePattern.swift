@@ -100,6 +100,33 @@ public struct IgnorePattern: Sendable, Hashable {
         }
     }
 
+    /// Whether the pattern matches `file` or one of `parents` (its ancestor directories, top down), as
+    /// patternmatcher's parent rule does. Errors come only from matching `file` itself; on the ancestors a
+    /// failure counts as no match. A regular expression is run once over `file` when the ancestors are
+    /// prefixes of it, instead of once per ancestor.
+    func matchesPathOrAncestor(_ file: [UInt8], parents: [[UInt8]]) throws(PatternError) -> Bool {
+        if case .regexp = kind, case .regex(let re) = compiled, !parents.isEmpty {
+            let (runes, offsets) = GoText.runesWithOffsets(file)
+            var boundaries: [Int] = []
+            var runeIndex = 0
+            var usable = true
+            for p in parents {
+                let len = p.count
+                guard len < file.count, file[len] == UInt8(ascii: "/"), file.starts(with: p) else {
+                    usable = false
+                    break
+                }
+                while runeIndex < offsets.count && offsets[runeIndex] < len { runeIndex += 1 }
+                guard runeIndex < offsets.count, offsets[runeIndex] == len else { usable = false; break }
+                boundaries.append(runeIndex)
+            }
+            if usable { return re.matchesTextOrPrefix(runes: runes, boundaries: boundaries) }
+        }
+        if try matches(bytes: file) { return true }
+        for p in parents where (try? matches(bytes: p)) == true { return true }
+        return false
+    }
+
     /// Translates a cleaned pattern the way patternmatcher does: classifies it and builds the regular
     /// expression text (`^…$`, `*` → `[^/]*`, `?` → `[^/]`, `**/` → `(.*/)?`, trailing `**` → `.*`,
     /// `. + ( ) | { } $` escaped, `\c` kept as the regex escape `\c`, `[` `]` `^` and all else copied).

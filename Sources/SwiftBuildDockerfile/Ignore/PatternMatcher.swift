@@ -50,14 +50,7 @@ public struct PatternMatcher: Sendable {
         var matched = false
         let parents = Self.parentPrefixes(file)
         for pattern in patterns where pattern.isException == matched {
-            var match = try pattern.matches(bytes: file)
-            if !match {
-                for parent in parents {
-                    // patternmatcher ignores errors on the parent paths (the path itself already matched cleanly).
-                    if (try? pattern.matches(bytes: parent)) == true { match = true; break }
-                }
-            }
-            if match { matched = !pattern.isException }
+            if try pattern.matchesPathOrAncestor(file, parents: parents) { matched = !pattern.isException }
         }
         return matched
     }
@@ -102,13 +95,11 @@ public struct PatternMatcher: Sendable {
             var match = haveParent ? parentMatched[i] : false
             if !match {
                 if pattern.isException != matched { continue }
-                match = try pattern.matches(bytes: file)
-                if !match && !haveParent {
+                if haveParent {
+                    match = try pattern.matches(bytes: file)
+                } else {
                     if parents == nil { parents = Self.parentPrefixes(file) }
-                    for p in parents ?? [] where (try? pattern.matches(bytes: p)) == true {
-                        match = true
-                        break
-                    }
+                    match = try pattern.matchesPathOrAncestor(file, parents: parents ?? [])
                 }
             }
             info[i] = match
