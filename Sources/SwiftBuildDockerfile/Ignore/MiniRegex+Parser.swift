@@ -51,7 +51,8 @@ extension MiniRegex {
         let runes: [UInt32]
         var i = 0
         var depth = 0
-        static let maxDepth = 1000
+        /// Group nesting limit (translated patterns never nest groups; this only bounds recursion).
+        static let maxDepth = 100
 
         init(runes: [UInt32]) { self.runes = runes }
 

@@ -1,4 +1,5 @@
-/// Why a `.dockerignore` pattern list was rejected or could not be matched.
+/// Why a `.dockerignore` pattern list was rejected or could not be matched. `index` is the pattern's position
+/// (0-based) in the list given to `PatternMatcher`.
 public enum PatternError: Error, Sendable, Equatable, CustomStringConvertible {
     /// A pattern that is only `!` (BuildKit: `illegal exclusion pattern: "!"`).
     case illegalExclusion(index: Int)

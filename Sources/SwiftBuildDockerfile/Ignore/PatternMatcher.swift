@@ -14,13 +14,13 @@ public struct PatternMatcher: Sendable {
     public init(patterns: [String]) throws(PatternError) {
         var kept: [IgnorePattern] = []
         var exceptions = false
-        for raw in patterns {
+        for (position, raw) in patterns.enumerated() {
             let trimmed = GoText.trimSpace(Substring(raw))
             if trimmed.isEmpty { continue }
             var text = GoText.clean(String(trimmed))
             var isException = false
             if text.hasPrefix("!") {
-                if text.utf8.count == 1 { throw .illegalExclusion(index: kept.count) }
+                if text.utf8.count == 1 { throw .illegalExclusion(index: position) }
                 isException = true
                 exceptions = true
                 text = String(text.dropFirst())
@@ -28,7 +28,7 @@ public struct PatternMatcher: Sendable {
             do {
                 _ = try FilepathMatch.match(pattern: text, name: ".")
             } catch {
-                throw .syntax(pattern: isException ? "!" + text : text, index: kept.count,
+                throw .syntax(pattern: isException ? "!" + text : text, index: position,
                               reason: "malformed character class or escape")
             }
             kept.append(IgnorePattern(text: text, isException: isException, index: kept.count))
