@@ -36,7 +36,7 @@ public struct BuildContext: Sendable {
         let root = try DirectoryHandle.open(path: directory)
         var pending: [ContextEntry?] = []  // directories waiting to be sent (nil: already sent)
         var path: [UInt8] = []
-        try walkDirectory(root, path: &path, parent: .root, pending: &pending, body)
+        try walkDirectory(root, names: try root.sortedNames(), path: &path, parent: .root, pending: &pending, body)
     }
 
     /// All kept entries, in walk order.
@@ -46,11 +46,12 @@ public struct BuildContext: Sendable {
         return out
     }
 
-    private func walkDirectory(_ dir: DirectoryHandle, path: inout [UInt8], parent: ContextFilter.ParentState,
-                               pending: inout [ContextEntry?], _ body: (ContextEntry) throws -> Void) throws {
+    private func walkDirectory(_ dir: DirectoryHandle, names: [[UInt8]], path: inout [UInt8],
+                               parent: ContextFilter.ParentState, pending: inout [ContextEntry?],
+                               _ body: (ContextEntry) throws -> Void) throws {
         let base = path.count
         defer { path.removeSubrange(base...) }
-        for name in try dir.sortedNames() {
+        for name in names {
             path.removeSubrange(base...)
             if base > 0 { path.append(UInt8(ascii: "/")) }
             path.append(contentsOf: name)
@@ -92,15 +93,21 @@ public struct BuildContext: Sendable {
             }
             if isDirectory {
                 let child: DirectoryHandle
+                let childNames: [[UInt8]]
                 do {
                     child = try dir.openChild(name, displayPath: display())
+                    childNames = try child.sortedNames()
                 } catch {
-                    // Removed during the walk: nothing below it to send.
-                    if case .system(_, _, let code) = error, code == ENOENT { continue }
+                    // Like fsutil: a directory removed during the walk has nothing to send, and a permission
+                    // error is ignored for a directory that is itself not sent.
+                    if case .system(_, _, let code) = error {
+                        if code == ENOENT || code == ENOTDIR { continue }
+                        if !send && (code == EACCES || code == EPERM) { continue }
+                    }
                     throw error
                 }
                 pending.append(send ? nil : entry)
-                try walkDirectory(child, path: &path, parent: state, pending: &pending, body)
+                try walkDirectory(child, names: childNames, path: &path, parent: state, pending: &pending, body)
                 pending.removeLast()
             }
         }
