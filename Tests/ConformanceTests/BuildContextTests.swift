@@ -61,6 +61,10 @@ import SwiftBuildKit
         // Another Dockerfile without its own file falls back to the context's .dockerignore.
         #expect(try IgnoreFileLocator.excludePatterns(dockerfilePath: t.path + "/Dockerfile", contextDirectory: t.path)
                 == ["a"])
+        // An unreadable Dockerfile-specific file (here a directory) counts as absent, as in BuildKit.
+        try t.dir("Dockerfile.dockerignore")
+        #expect(try IgnoreFileLocator.excludePatterns(dockerfilePath: t.path + "/Dockerfile", contextDirectory: t.path)
+                == ["a"])
         try FileManager.default.removeItem(atPath: t.path + "/.dockerignore")
         #expect(try IgnoreFileLocator.excludePatterns(dockerfilePath: t.path + "/Dockerfile", contextDirectory: t.path)
                 == [])

@@ -12,26 +12,32 @@ public enum IgnoreFileLocator {
         [dockerfilePath + ".dockerignore", contextDirectory + "/.dockerignore"]
     }
 
-    /// The ignore file that applies (the first candidate that exists), or nil.
-    public static func locate(dockerfilePath: String, contextDirectory: String) throws(BuildContextError) -> String? {
-        for path in candidates(dockerfilePath: dockerfilePath, contextDirectory: contextDirectory) {
-            if try readFile(path) != nil { return path }
-        }
+    /// The ignore file that applies and its bytes, or nil. Like BuildKit, a `<Dockerfile>.dockerignore` that
+    /// cannot be read for any reason counts as absent, while an existing but unreadable context `.dockerignore`
+    /// is an error.
+    public static func load(dockerfilePath: String, contextDirectory: String) throws(BuildContextError) -> (path: String, bytes: [UInt8])? {
+        let paths = candidates(dockerfilePath: dockerfilePath, contextDirectory: contextDirectory)
+        if let bytes = try? readFile(paths[0]) { return (paths[0], bytes) }
+        if let bytes = try readFile(paths[1]) { return (paths[1], bytes) }
         return nil
     }
 
+    /// The path of the ignore file that applies, or nil.
+    public static func locate(dockerfilePath: String, contextDirectory: String) throws(BuildContextError) -> String? {
+        try load(dockerfilePath: dockerfilePath, contextDirectory: contextDirectory)?.path
+    }
+
     /// The exclude patterns for a build: the `IgnoreFile` reading of the file that applies, or none.
-    /// - Throws: `BuildContextError` if the file exists but cannot be read or has an over-long line.
+    /// - Throws: `BuildContextError` if the context's file exists but cannot be read, or a line is too long.
     public static func excludePatterns(dockerfilePath: String, contextDirectory: String) throws(BuildContextError) -> [String] {
-        for path in candidates(dockerfilePath: dockerfilePath, contextDirectory: contextDirectory) {
-            guard let bytes = try readFile(path) else { continue }
-            do {
-                return try IgnoreFile.readAllChecked(bytes)
-            } catch {
-                throw .ignoreFile(path: path, error)
-            }
+        guard let (path, bytes) = try load(dockerfilePath: dockerfilePath, contextDirectory: contextDirectory) else {
+            return []
         }
-        return []
+        do {
+            return try IgnoreFile.readAllChecked(bytes)
+        } catch {
+            throw .ignoreFile(path: path, error)
+        }
     }
 
     /// The bytes of the file at `path`, or nil if it does not exist.
