@@ -1,41 +1,59 @@
 /// Byte- and rune-level text helpers that reproduce Go's semantics, which BuildKit's parser is written against.
 /// Dockerfiles are parsed as bytes: invalid UTF-8 must survive untouched until the dump prints it as `\xHH`.
 enum GoText {
-    /// Decodes one rune at `i` like Go's `utf8.DecodeRune`: an invalid or truncated sequence yields
-    /// `nil` (Go's RuneError) with width 1, so every bad byte is reported on its own.
+    /// The rune Go substitutes for an invalid UTF-8 sequence.
+    static let runeError: UInt32 = 0xFFFD
+
+    /// Decodes the rune starting at `i` the way Go's `utf8.DecodeRune` does: an invalid or truncated sequence,
+    /// an overlong form, a surrogate or a value above U+10FFFF yields (U+FFFD, 1), so every bad byte is reported
+    /// on its own. `i` must be a valid index.
+    @inlinable @inline(__always)
+    static func decodeRune<C: RandomAccessCollection>(_ s: C, at i: Int) -> (rune: UInt32, width: Int)
+        where C.Element == UInt8, C.Index == Int
+    {
+        let end = s.endIndex
+        let b0 = s[i]
+        if b0 < 0x80 { return (UInt32(b0), 1) }
+        @inline(__always) func cont(_ k: Int, _ lo: UInt8 = 0x80, _ hi: UInt8 = 0xBF) -> UInt8? {
+            guard k < end else { return nil }
+            let b = s[k]
+            return (b >= lo && b <= hi) ? b : nil
+        }
+        switch b0 {
+        case 0xC2...0xDF:
+            guard let b1 = cont(i + 1) else { return (0xFFFD, 1) }
+            return (UInt32(b0 & 0x1F) << 6 | UInt32(b1 & 0x3F), 2)
+        case 0xE0...0xEF:
+            let lo: UInt8 = b0 == 0xE0 ? 0xA0 : 0x80
+            let hi: UInt8 = b0 == 0xED ? 0x9F : 0xBF
+            guard let b1 = cont(i + 1, lo, hi), let b2 = cont(i + 2) else { return (0xFFFD, 1) }
+            return (UInt32(b0 & 0x0F) << 12 | UInt32(b1 & 0x3F) << 6 | UInt32(b2 & 0x3F), 3)
+        case 0xF0...0xF4:
+            let lo: UInt8 = b0 == 0xF0 ? 0x90 : 0x80
+            let hi: UInt8 = b0 == 0xF4 ? 0x8F : 0xBF
+            guard let b1 = cont(i + 1, lo, hi), let b2 = cont(i + 2), let b3 = cont(i + 3) else { return (0xFFFD, 1) }
+            return (UInt32(b0 & 0x07) << 18 | UInt32(b1 & 0x3F) << 12 | UInt32(b2 & 0x3F) << 6 | UInt32(b3 & 0x3F), 4)
+        default:
+            return (0xFFFD, 1)
+        }
+    }
+
+    /// `decodeRune` with invalid bytes as nil (a real U+FFFD in the text stays a scalar).
     @inline(__always)
     static func decodeRune(_ bytes: ArraySlice<UInt8>, at i: Int) -> (scalar: Unicode.Scalar?, width: Int) {
-        let b0 = bytes[i]
-        if b0 < 0x80 { return (Unicode.Scalar(b0), 1) }
-        let end = bytes.endIndex
-        func cont(_ k: Int) -> UInt32? {
-            guard i + k < end else { return nil }
-            let b = bytes[i + k]
-            return b & 0xC0 == 0x80 ? UInt32(b & 0x3F) : nil
-        }
-        if b0 >= 0xC2 && b0 <= 0xDF {
-            guard let c1 = cont(1) else { return (nil, 1) }
-            return (Unicode.Scalar(UInt32(b0 & 0x1F) << 6 | c1), 2)
-        }
-        if b0 >= 0xE0 && b0 <= 0xEF {
-            guard let c1 = cont(1), let c2 = cont(2) else { return (nil, 1) }
-            let v = UInt32(b0 & 0x0F) << 12 | c1 << 6 | c2
-            if v < 0x800 || (v >= 0xD800 && v <= 0xDFFF) { return (nil, 1) }
-            return (Unicode.Scalar(v), 3)
-        }
-        if b0 >= 0xF0 && b0 <= 0xF4 {
-            guard let c1 = cont(1), let c2 = cont(2), let c3 = cont(3) else { return (nil, 1) }
-            let v = UInt32(b0 & 0x07) << 18 | c1 << 12 | c2 << 6 | c3
-            if v < 0x10000 || v > 0x10FFFF { return (nil, 1) }
-            return (Unicode.Scalar(v), 4)
-        }
-        return (nil, 1)
+        let (rune, width) = decodeRune(bytes, at: i) as (rune: UInt32, width: Int)
+        if rune == runeError && width == 1 { return (nil, 1) }
+        return (Unicode.Scalar(rune), width)
     }
 
     /// Go's `unicode.IsSpace`.
     @inline(__always)
-    static func isSpace(_ s: Unicode.Scalar) -> Bool {
-        switch s.value {
+    static func isSpace(_ s: Unicode.Scalar) -> Bool { isSpace(s.value) }
+
+    /// Go's `unicode.IsSpace` on a rune value.
+    @inline(__always)
+    static func isSpace(_ r: UInt32) -> Bool {
+        switch r {
         case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
             return true
         default:

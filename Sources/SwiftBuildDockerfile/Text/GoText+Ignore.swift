@@ -1,43 +1,7 @@
 /// Byte-level text helpers that reproduce the Go standard library functions BuildKit's pattern code relies on
 /// (`utf8.DecodeRune`, `strings.TrimSpace`, `path/filepath.Clean`, `filepath.Dir`). They work on UTF-8 bytes,
 /// because Go strings are bytes and Swift `String` comparison would apply Unicode canonical equivalence.
-enum GoText {
-    /// The rune Go substitutes for an invalid UTF-8 sequence.
-    static let runeError: UInt32 = 0xFFFD
-
-    /// Decodes the rune starting at `i` the way Go's `utf8.DecodeRune` does: an invalid or truncated sequence,
-    /// an overlong form, a surrogate or a value above U+10FFFF yields (U+FFFD, 1). `i` must be a valid index.
-    @inline(__always)
-    static func decodeRune(_ s: UnsafeBufferPointer<UInt8>, at i: Int) -> (rune: UInt32, width: Int) {
-        let n = s.count
-        let b0 = s[i]
-        if b0 < 0x80 { return (UInt32(b0), 1) }
-        @inline(__always) func cont(_ k: Int, _ lo: UInt8 = 0x80, _ hi: UInt8 = 0xBF) -> UInt8? {
-            guard k < n else { return nil }
-            let b = s[k]
-            return (b >= lo && b <= hi) ? b : nil
-        }
-        switch b0 {
-        case 0xC2...0xDF:
-            guard let b1 = cont(i + 1) else { return (runeError, 1) }
-            return (UInt32(b0 & 0x1F) << 6 | UInt32(b1 & 0x3F), 2)
-        case 0xE0...0xEF:
-            let lo: UInt8 = b0 == 0xE0 ? 0xA0 : 0x80
-            let hi: UInt8 = b0 == 0xED ? 0x9F : 0xBF
-            guard let b1 = cont(i + 1, lo, hi), let b2 = cont(i + 2) else { return (runeError, 1) }
-            return (UInt32(b0 & 0x0F) << 12 | UInt32(b1 & 0x3F) << 6 | UInt32(b2 & 0x3F), 3)
-        case 0xF0...0xF4:
-            let lo: UInt8 = b0 == 0xF0 ? 0x90 : 0x80
-            let hi: UInt8 = b0 == 0xF4 ? 0x8F : 0xBF
-            guard let b1 = cont(i + 1, lo, hi), let b2 = cont(i + 2), let b3 = cont(i + 3) else {
-                return (runeError, 1)
-            }
-            return (UInt32(b0 & 0x07) << 18 | UInt32(b1 & 0x3F) << 12 | UInt32(b2 & 0x3F) << 6 | UInt32(b3 & 0x3F), 4)
-        default:
-            return (runeError, 1)
-        }
-    }
-
+extension GoText {
     /// All runes of `bytes`, decoded like Go's `for _, r := range s`.
     static func runes(_ bytes: [UInt8]) -> [UInt32] {
         bytes.withUnsafeBufferPointer { buf in
@@ -68,16 +32,6 @@ enum GoText {
                 i += w
             }
             return (runes, offsets)
-        }
-    }
-
-    /// Go's `unicode.IsSpace` (the Unicode White_Space property).
-    static func isSpace(_ r: UInt32) -> Bool {
-        switch r {
-        case 0x09...0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2000...0x200A, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000:
-            return true
-        default:
-            return false
         }
     }
 
