@@ -1,7 +1,8 @@
 #ifndef SWIFTBUILD_CSYS_SHIM_H
 #define SWIFTBUILD_CSYS_SHIM_H
 // POSIX and Linux calls that `import Glibc` does not expose.
-#define _GNU_SOURCE 1
+// No _GNU_SOURCE here: it changes the layout names of glibc types (fd_set), and a module that imports both
+// CSys and another C module (CCrypto) then fails to build. GNU-only calls are reached through syscall().
 #include <fts.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,7 +17,7 @@ static inline long swiftbuild_openat2(int dirfd, const char *path, struct open_h
 }
 static inline ssize_t swiftbuild_copy_file_range(int fd_in, long long *off_in, int fd_out, long long *off_out,
                                                  size_t len, unsigned int flags) {
-    return copy_file_range(fd_in, (off64_t *)off_in, fd_out, (off64_t *)off_out, len, flags);
+    return syscall(SYS_copy_file_range, fd_in, off_in, fd_out, off_out, len, flags);
 }
 static inline unsigned int swiftbuild_major(dev_t d) { return major(d); }
 static inline unsigned int swiftbuild_minor(dev_t d) { return minor(d); }
