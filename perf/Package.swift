@@ -1,0 +1,18 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Benchmarks live in their own package so the main package never depends on them.
+// Build and run in release mode: swift build -c release && .build/release/layerbench --help
+let package = Package(
+    name: "swiftbuild-perf",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(path: ".."),
+    ],
+    targets: [
+        .executableTarget(name: "layerbench", dependencies: [
+            .product(name: "SwiftBuildArchive", package: "swiftbuild"),
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)
