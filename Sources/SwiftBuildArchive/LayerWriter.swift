@@ -19,6 +19,9 @@ public struct LayerWriter: Sendable {
     public var threads: Int
     /// Records sub-second mtimes (as PAX records); off by default, as most builders do.
     public var subsecondMtimes: Bool
+    /// gzip: a chunk whose samples do not compress is written as stored blocks instead of being deflated,
+    /// which makes random or already-compressed data nearly free. On by default; off only to measure it.
+    public var detectsIncompressibleData = true
     /// When set, every entry is recorded with this owner instead of the one on disk (`COPY --chown`,
     /// or root for files from the build context).
     public var owner: Owner?
@@ -124,7 +127,8 @@ public struct LayerWriter: Sendable {
         let encoder: any ChunkEncoder
         switch compression {
         case .gzip:
-            encoder = try ParallelGzipEncoder(level: level, threads: threads, chunkSize: chunkSize, output: output)
+            encoder = try ParallelGzipEncoder(level: level, threads: threads, chunkSize: chunkSize,
+                                              probing: detectsIncompressibleData, output: output)
         case .zstd:
             encoder = try ZstdEncoder(level: level, threads: threads, chunkSize: chunkSize, output: output)
         case .uncompressed:

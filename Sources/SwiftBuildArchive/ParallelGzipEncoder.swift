@@ -63,7 +63,7 @@ final class ParallelGzipEncoder: ChunkEncoder {
     private var inputSize: UInt64 = 0
 
     /// `level` 0 stores; 1–6 use ISA-L (levels 1, 2, 3), 7–9 use zlib.
-    init(level: Int, threads: Int, chunkSize: Int, output: BlobOutput) throws(LayerWriterError) {
+    init(level: Int, threads: Int, chunkSize: Int, probing: Bool = true, output: BlobOutput) throws(LayerWriterError) {
         guard (0...9).contains(level) else { throw .invalidLevel(.gzip, level) }
         let threads = max(1, threads)
         var compressors: [any DeflateChunkCompressor] = []
@@ -75,7 +75,7 @@ final class ParallelGzipEncoder: ChunkEncoder {
             }
         }
         workers = Workers(compressors: compressors,
-                          probes: (0..<threads).map { _ in level == 0 ? nil : IncompressibilityProbe() })
+                          probes: (0..<threads).map { _ in level == 0 || !probing ? nil : IncompressibilityProbe() })
         storeOnly = level == 0
         let perBatch = 2 * threads
         batches = [Batch(capacity: perBatch, chunkSize: chunkSize), Batch(capacity: perBatch, chunkSize: chunkSize)]

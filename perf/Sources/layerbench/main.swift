@@ -36,15 +36,16 @@ func now() -> Double {
 
 func peakRSSKiB() -> Int {
     var usage = rusage()
-    getrusage(RUSAGE_SELF, &usage)
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     return usage.ru_maxrss
 }
 
 /// Child mode: one layer, one line of results.
 func runChild(_ args: [String]) throws -> Never {
-    guard args.count == 4, let compression = LayerCompression(rawValue: args[1]), let level = Int(args[2]),
+    guard args.count == 4 || args.count == 5, let compression = LayerCompression(rawValue: args[1]), let level = Int(args[2]),
           let threads = Int(args[3]) else { usage() }
-    let writer = try LayerWriter(compression: compression, level: level, threads: threads)
+    var writer = try LayerWriter(compression: compression, level: level, threads: threads)
+    if args.count == 5 && args[4] == "noprobe" { writer.detectsIncompressibleData = false }
     let sink = DiscardingLayerSink()
     let start = now()
     let result = try writer.write(tree: args[0], to: sink)
