@@ -46,10 +46,16 @@ func runChild(_ args: [String]) throws -> Never {
           let threads = Int(args[3]) else { usage() }
     var writer = try LayerWriter(compression: compression, level: level, threads: threads)
     if args.count == 5 && args[4] == "noprobe" { writer.detectsIncompressibleData = false }
-    let sink = DiscardingLayerSink()
+    let sink: any LayerSink
+    if args.count == 5 && args[4].hasPrefix("out=") {
+        sink = try FileLayerSink(path: String(args[4].dropFirst(4)))   // to check the blob with gzip -t / zstd -t
+    } else {
+        sink = DiscardingLayerSink()
+    }
     let start = now()
     let result = try writer.write(tree: args[0], to: sink)
     let seconds = now() - start
+    try (sink as? FileLayerSink)?.close()
     print("RESULT \(seconds) \(result.uncompressedSize) \(result.size) \(peakRSSKiB()) \(result.diffID) \(result.digest)")
     exit(0)
 }
