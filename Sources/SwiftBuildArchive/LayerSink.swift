@@ -3,8 +3,9 @@ import Glibc
 #endif
 
 /// Where the bytes of a finished (compressed) layer blob go, in order, exactly once each.
-/// The buffer is only valid during the call: copy what you keep.
-public protocol LayerSink: AnyObject {
+/// The buffer is only valid during the call: copy what you keep. The writer calls it from the thread that
+/// called `LayerWriter.write`, never concurrently.
+public protocol LayerSink {
     func write(_ bytes: UnsafeRawBufferPointer) throws
 }
 
