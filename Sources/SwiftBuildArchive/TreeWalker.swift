@@ -48,12 +48,12 @@ final class TreeWalker {
     private var displayPath: String { String(decoding: path, as: UTF8.self) }
 
     func walk() throws {
-        path.append(0)
-        let fd = path.withUnsafeBytes { p -> Int32 in
+        var rootPath = path.isEmpty ? [0x2f] : path   // the root "/" is kept as an empty prefix
+        rootPath.append(0)
+        let fd = rootPath.withUnsafeBytes { p -> Int32 in
             guard let base = p.baseAddress else { return -1 }
             return open(base.assumingMemoryBound(to: CChar.self), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         }
-        path.removeLast()
         guard fd >= 0 else { throw LayerWriterError.system(operation: "open", path: displayPath, errno: errno) }
         try walkDirectory(fd, depth: 0)
     }

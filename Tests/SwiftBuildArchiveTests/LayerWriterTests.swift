@@ -382,6 +382,13 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
         #expect(throws: LayerWriterError.invalidLevel(.uncompressed, 1)) { try LayerWriter(compression: .uncompressed, level: 1) }
     }
 
+    @Test func trailingSlashesOnTheRootDoNotMatter() throws {
+        let dir = try TempDir()
+        try makeFixedTree(dir.path)
+        let writer = try LayerWriter(compression: .uncompressed)
+        #expect(try layer(dir.path, writer).0 == layer(dir.path + "//", writer).0)
+    }
+
     @Test func missingRootIsAnError() throws {
         #expect(throws: LayerWriterError.self) {
             try LayerWriter(compression: .gzip).write(tree: "/nonexistent/swiftbuild-\(getpid())", to: MemorySink())
