@@ -101,8 +101,10 @@ final class ParallelGzipEncoder: ChunkEncoder {
         slot += 1
         if slot == batch.chunks.count {
             batch.count = slot
-            try awaitInFlight()
+            // Start the workers on this batch before writing out the previous one, so they never wait for us.
+            let done = waitForInFlight()
             launch(batch)
+            if let done { try writeOut(done) }
             current ^= 1
             slot = 0
         }
@@ -121,9 +123,10 @@ final class ParallelGzipEncoder: ChunkEncoder {
         batch.chunks[slot].length = count
         batch.chunks[slot].isLast = true
         batch.count = slot + 1
-        try awaitInFlight()
+        let done = waitForInFlight()
         launch(batch)
-        try awaitInFlight()
+        if let done { try writeOut(done) }
+        if let last = waitForInFlight() { try writeOut(last) }
         try writeHeaderIfNeeded()
         // Trailer: CRC-32 and input size modulo 2^32, little-endian.
         var trailer: (UInt32, UInt32) = (UInt32(truncatingIfNeeded: crc).littleEndian,
@@ -150,11 +153,16 @@ final class ParallelGzipEncoder: ChunkEncoder {
         return UInt32(truncatingIfNeeded: crc32(0, p.assumingMemoryBound(to: Bytef.self), UInt32(chunk.length)))
     }
 
-    /// Waits for the batch being compressed and writes it out in order.
-    private func awaitInFlight() throws {
-        guard let batch = inFlight else { return }
+    /// Waits for the batch being compressed, if any, and returns it.
+    private func waitForInFlight() -> Batch? {
+        guard let batch = inFlight else { return nil }
         group.wait()
         inFlight = nil
+        return batch
+    }
+
+    /// Writes a compressed batch out, in chunk order, and folds its CRCs into the stream's.
+    private func writeOut(_ batch: Batch) throws {
         try writeHeaderIfNeeded()
         for i in 0..<batch.count {
             let chunk = batch.chunks[i]
