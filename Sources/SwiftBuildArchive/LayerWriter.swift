@@ -11,11 +11,12 @@ import SwiftBuildOCI
 /// and mtimes are as on disk, or clamped to `sourceDateEpoch` when later.
 public struct LayerWriter: Sendable {
     public var compression: LayerCompression
-    /// The codec's level: gzip 0–9 (1–6 with ISA-L, 7–9 with zlib), zstd 1–19 (and negative fast levels).
+    /// The codec's level: gzip 0–9 (0 stores, 1–6 use ISA-L, 7–9 zlib), zstd -7…22 except 0.
     public var level: Int
     /// SOURCE_DATE_EPOCH: later mtimes are clamped to it.
     public var sourceDateEpoch: Int64?
-    /// Compression threads. The bytes written do not depend on it.
+    /// Compression threads (default: all cores). The bytes written do not depend on it.
+    /// Memory grows with it: about 10 MiB per thread for gzip, one 2 MiB job and its buffers per thread for zstd.
     public var threads: Int
     /// Records sub-second mtimes (as PAX records); off by default, as most builders do.
     public var subsecondMtimes: Bool
