@@ -115,7 +115,13 @@ public final class ContentStore: Sendable {
 
     /// A writer streaming into a new temp file. Call `commit` to store, `abort` (or drop it) to discard.
     public func writer() throws(ContentStoreError) -> IngestWriter {
-        try IngestWriter(store: self)
+        try IngestWriter(store: self, producerHashes: false)
+    }
+
+    /// A writer for a producer that hashes the bytes it writes itself (the layer writer does, in its single
+    /// pass): the writer does not hash them again, and `commit` requires the producer's digest.
+    public func writerForHashingProducer() throws(ContentStoreError) -> IngestWriter {
+        try IngestWriter(store: self, producerHashes: true)
     }
 
     /// Stores bytes held in memory.

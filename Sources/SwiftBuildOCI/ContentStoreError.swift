@@ -12,6 +12,8 @@ public enum ContentStoreError: Error, Equatable, CustomStringConvertible {
     case sizeMismatch(expected: Int64, actual: Int64)
     /// A writer was used after `commit` or `abort`.
     case writerFinished
+    /// A writer for a hashing producer was committed without the producer's digest.
+    case producerDigestMissing
     /// Neither `SWIFTBUILD_ROOT` nor `HOME` is set, so there is no default store location.
     case noDefaultRoot
     /// A system call failed on `path`.
@@ -25,6 +27,7 @@ public enum ContentStoreError: Error, Equatable, CustomStringConvertible {
         case .sizeMismatch(let expected, let actual):
             return "content size mismatch: expected \(expected) bytes, got \(actual)"
         case .writerFinished: return "the ingest writer was already committed or aborted"
+        case .producerDigestMissing: return "the blob's producer did not give its digest to commit"
         case .noDefaultRoot: return "cannot choose a content store location: set SWIFTBUILD_ROOT or HOME"
         case .system(let call, let path, let code):
             return "\(call) \(path): \(String(cString: strerror(code)))"

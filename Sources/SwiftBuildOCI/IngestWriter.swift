@@ -14,12 +14,14 @@ public final class IngestWriter {
     /// The temp file, unique to this writer.
     public let temporaryPath: String
     private let fd: Int32
-    private let hasher = SHA256Hasher()
+    /// Nil when the producer hashes the bytes itself and gives the digest to `commit`.
+    private let hasher: SHA256Hasher?
     private var state = State.open
     public private(set) var bytesWritten: Int64 = 0
 
-    init(store: ContentStore) throws(ContentStoreError) {
+    init(store: ContentStore, producerHashes: Bool) throws(ContentStoreError) {
         self.store = store
+        hasher = producerHashes ? nil : SHA256Hasher()
         var rng = SystemRandomNumberGenerator()
         var path = ""
         var descriptor: Int32 = -1
@@ -45,7 +47,7 @@ public final class IngestWriter {
     public func write(_ buffer: UnsafeRawBufferPointer) throws(ContentStoreError) {
         guard state == .open else { throw .writerFinished }
         guard let base = buffer.baseAddress, buffer.count > 0 else { return }
-        hasher.update(buffer)
+        hasher?.update(buffer)
         var offset = 0
         while offset < buffer.count {
             let n = Glibc.write(fd, base + offset, buffer.count - offset)
@@ -73,7 +75,10 @@ public final class IngestWriter {
     @discardableResult
     public func commit(expected: Digest? = nil, expectedSize: Int64? = nil) throws(ContentStoreError) -> BlobInfo {
         guard state == .open else { throw .writerFinished }
-        let digest = hasher.finalize()
+        guard let digest = hasher?.finalize() ?? expected else {
+            abort()
+            throw .producerDigestMissing
+        }
         let info = BlobInfo(digest: digest, size: bytesWritten)
         if let expectedSize, expectedSize != bytesWritten {
             abort()
