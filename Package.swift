@@ -49,6 +49,8 @@ let package = Package(
         .testTarget(name: "ConformanceTests", dependencies: ["SwiftBuildDockerfile", "SwiftBuildKit"]),
         .testTarget(name: "SwiftBuildOCITests", dependencies: ["SwiftBuildOCI"]),
         .testTarget(name: "SwiftBuildArchiveTests", dependencies: ["SwiftBuildArchive", "SwiftBuildOCI"]),
+        .testTarget(name: "SwiftBuildKitTests",
+                    dependencies: ["SwiftBuildKit", "SwiftBuildDockerfile", "SwiftBuildOCI", "SwiftBuildArchive"]),
     ],
     swiftLanguageModes: [.v6]
 )
