@@ -1,16 +1,16 @@
 /// `--chmod` of COPY and ADD: an octal mode (`0755`) or symbolic clauses (`u+x,go-w`).
-public enum Chmod: Sendable, Equatable {
+public enum Chmod: Sendable, Equatable, Encodable {
     case octal(UInt32)
     case symbolic([Clause])
 
-    public struct Clause: Sendable, Equatable {
+    public struct Clause: Sendable, Equatable, Encodable {
         /// Bits of `u`, `g`, `o` (or all for `a` or none written).
         public var who: Who
         public var operation: Operation
         public var permissions: Permissions
     }
 
-    public struct Who: OptionSet, Sendable, Equatable {
+    public struct Who: OptionSet, Sendable, Equatable, Encodable {
         public let rawValue: UInt8
         public init(rawValue: UInt8) { self.rawValue = rawValue }
         public static let user = Who(rawValue: 1)
@@ -19,11 +19,11 @@ public enum Chmod: Sendable, Equatable {
         public static let all: Who = [.user, .group, .other]
     }
 
-    public enum Operation: Character, Sendable, Equatable {
+    public enum Operation: String, Sendable, Equatable, Encodable {
         case add = "+", remove = "-", set = "="
     }
 
-    public struct Permissions: OptionSet, Sendable, Equatable {
+    public struct Permissions: OptionSet, Sendable, Equatable, Encodable {
         public let rawValue: UInt8
         public init(rawValue: UInt8) { self.rawValue = rawValue }
         public static let read = Permissions(rawValue: 1)
@@ -59,7 +59,7 @@ public enum Chmod: Sendable, Equatable {
                 }
                 rest = rest.dropFirst()
             }
-            guard let opChar = rest.first, let op = Operation(rawValue: opChar) else {
+            guard let opChar = rest.first, let op = Operation(rawValue: String(opChar)) else {
                 throw Failure(message: "invalid chmod parameter: '\(text)'. it should be octal string or symbolic mode like u+x,g-w")
             }
             rest = rest.dropFirst()

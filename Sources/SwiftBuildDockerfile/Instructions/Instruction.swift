@@ -1,6 +1,6 @@
 /// A Dockerfile instruction with its typed, validated payload. Values are as written in the file:
 /// `$VAR` expansion happens later, per stage, with the environment of that point (`StageResolver`).
-public indirect enum Instruction: Sendable, Equatable {
+public indirect enum Instruction: Sendable, Equatable, Encodable {
     case from(From)
     case run(Run)
     case cmd(CommandLine)
@@ -44,7 +44,7 @@ public indirect enum Instruction: Sendable, Equatable {
         }
     }
 
-    public struct From: Sendable, Equatable {
+    public struct From: Sendable, Equatable, Encodable {
         /// The base: an image reference, a stage name, or `scratch`.
         public var base: String
         /// `AS name`, as written (stage names compare case-insensitively).
@@ -54,12 +54,12 @@ public indirect enum Instruction: Sendable, Equatable {
     }
 
     /// Shell form (run through the SHELL) or exec form (JSON array).
-    public enum CommandLine: Sendable, Equatable {
+    public enum CommandLine: Sendable, Equatable, Encodable {
         case shell(String)
         case exec([String])
     }
 
-    public struct Run: Sendable, Equatable {
+    public struct Run: Sendable, Equatable, Encodable {
         public var command: CommandLine
         public var mounts: [Mount]
         public var network: NetworkMode
@@ -68,15 +68,15 @@ public indirect enum Instruction: Sendable, Equatable {
         public var heredocs: [Heredoc]
     }
 
-    public enum NetworkMode: String, Sendable, Equatable, CaseIterable {
+    public enum NetworkMode: String, Sendable, Equatable, Encodable, CaseIterable {
         case `default`, none, host
     }
 
-    public enum SecurityMode: String, Sendable, Equatable, CaseIterable {
+    public enum SecurityMode: String, Sendable, Equatable, Encodable, CaseIterable {
         case sandbox, insecure
     }
 
-    public struct KeyValue: Sendable, Equatable {
+    public struct KeyValue: Sendable, Equatable, Encodable {
         public var key: String
         public var value: String
         public init(key: String, value: String) {
@@ -86,7 +86,7 @@ public indirect enum Instruction: Sendable, Equatable {
     }
 
     /// Sources and destination shared by COPY and ADD.
-    public struct Transfer: Sendable, Equatable {
+    public struct Transfer: Sendable, Equatable, Encodable {
         public var sources: [String]
         public var destination: String
         public var chown: String?
@@ -97,14 +97,14 @@ public indirect enum Instruction: Sendable, Equatable {
         public var heredocs: [Heredoc]
     }
 
-    public struct Copy: Sendable, Equatable {
+    public struct Copy: Sendable, Equatable, Encodable {
         public var transfer: Transfer
         /// `--from=<stage name, stage index or image>`.
         public var from: String?
         public var parents: Bool
     }
 
-    public struct Add: Sendable, Equatable {
+    public struct Add: Sendable, Equatable, Encodable {
         public var transfer: Transfer
         public var checksum: String?
         public var keepGitDir: Bool
@@ -112,24 +112,24 @@ public indirect enum Instruction: Sendable, Equatable {
         public var unpack: Bool?
     }
 
-    public struct ArgDeclaration: Sendable, Equatable {
+    public struct ArgDeclaration: Sendable, Equatable, Encodable {
         public var name: String
         public var defaultValue: String?
     }
 
-    public struct Onbuild: Sendable, Equatable {
+    public struct Onbuild: Sendable, Equatable, Encodable {
         /// The trigger text as written after ONBUILD (what an image's config records).
         public var expression: String
         /// The trigger, parsed.
         public var trigger: Instruction
     }
 
-    public enum Healthcheck: Sendable, Equatable {
+    public enum Healthcheck: Sendable, Equatable, Encodable {
         case none
         case check(HealthcheckConfig)
     }
 
-    public struct HealthcheckConfig: Sendable, Equatable {
+    public struct HealthcheckConfig: Sendable, Equatable, Encodable {
         /// The test: `CMD` with exec form, or `CMD-SHELL` with shell form, as image configs store it.
         public var test: [String]
         /// Durations in nanoseconds; nil = unset (the runtime default).

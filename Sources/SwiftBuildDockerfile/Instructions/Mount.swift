@@ -1,10 +1,10 @@
 /// A `RUN --mount=…` specification, validated as BuildKit validates it.
-public struct Mount: Sendable, Equatable {
-    public enum Kind: String, Sendable, Equatable, CaseIterable {
+public struct Mount: Sendable, Equatable, Encodable {
+    public enum Kind: String, Sendable, Equatable, Encodable, CaseIterable {
         case bind, cache, tmpfs, secret, ssh
     }
 
-    public enum Sharing: String, Sendable, Equatable, CaseIterable {
+    public enum Sharing: String, Sendable, Equatable, Encodable, CaseIterable {
         case shared, `private`, locked
     }
 

@@ -31,7 +31,7 @@ public struct Node: Sendable, Equatable {
 }
 
 /// A here-document attached to `RUN`, `COPY` or `ADD`.
-public struct Heredoc: Sendable, Equatable {
+public struct Heredoc: Sendable, Equatable, Encodable {
     /// The delimiter word, quotes removed.
     public var name: String
     /// The body: every line between the opener and the terminator, with its original line ending.

@@ -1,0 +1,40 @@
+import SwiftBuildOCI
+
+/// What a build reports as it goes: typed events an embedder can render, log or test against.
+/// The CLI turns them into `--progress=plain|tty|json` output.
+public enum BuildEvent: Sendable, Equatable {
+    /// A step (vertex) is known: `#N [stage i/n] INSTRUCTION`.
+    case stepPlanned(Step)
+    case stepStarted(id: Int)
+    /// The step's result came from the cache; nothing ran.
+    case stepCached(id: Int, key: Digest)
+    /// Output of a RUN step (stdout and stderr interleaved), as it arrives.
+    case stepOutput(id: Int, bytes: [UInt8])
+    case stepFinished(id: Int, seconds: Double, key: Digest?, layerBytes: Int64?)
+    case stepFailed(id: Int, seconds: Double, message: String)
+    /// The whole build finished with this image.
+    case buildFinished(manifest: Digest, config: Digest, seconds: Double)
+
+    public struct Step: Sendable, Equatable {
+        /// Build-wide step number (the `#N` of plain progress), from 1.
+        public var id: Int
+        /// `stage-name` or the stage index.
+        public var stage: String
+        /// 1-based position within the stage, and the stage's step count (FROM included).
+        public var index: Int
+        public var count: Int
+        /// The instruction as written (first line), e.g. `RUN make`.
+        public var text: String
+        /// What the cache key was made of, when the step has one.
+        public var cacheKeyParts: [CacheKey.Part]
+
+        public init(id: Int, stage: String, index: Int, count: Int, text: String, cacheKeyParts: [CacheKey.Part] = []) {
+            self.id = id
+            self.stage = stage
+            self.index = index
+            self.count = count
+            self.text = text
+            self.cacheKeyParts = cacheKeyParts
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import SwiftBuildDockerfile
+
+/// The stages a build needs, with their dependencies: a stage depends on the stage its FROM names, on
+/// every stage a `COPY --from` or `RUN --mount=from=` names, and (through ONBUILD triggers) on nothing else.
+/// Only stages reachable from the target are kept, so a broken stage the target does not use cannot fail
+/// the build. Stages come out in an order where dependencies go first; independent stages may run in parallel.
+public struct BuildGraph: Sendable, Equatable {
+    /// Where a stage's base comes from.
+    public enum Base: Sendable, Equatable {
+        case scratch
+        /// An earlier stage, by index.
+        case stage(Int)
+        /// An image reference, as written after expansion.
+        case image(String)
+    }
+
+    public struct Node: Sendable, Equatable {
+        public var stage: ResolvedStage
+        public var base: Base
+        /// Indices of the stages this one needs (its base stage and every `--from` stage), sorted.
+        public var dependencies: [Int]
+        /// Images named by `COPY --from` or `--mount from=` (not stages).
+        public var imageInputs: [String]
+    }
+
+    /// Needed stages by index, in dependency order.
+    public var nodes: [Node]
+    /// The stage the build produces.
+    public var target: Int
+
+    /// Plans a build of `target` (the last stage if nil). Stages are resolved (expanded) only if needed.
+    public init(definition: BuildDefinition, target: String?, resolver: StageResolver,
+                baseEnvironment: (Base) -> [Instruction.KeyValue] = { _ in [] }) throws(DockerfileError) {
+        let targetStage = try definition.target(target)
+        self.target = targetStage.index
+        var resolved: [Int: Node] = [:]
+        var visiting: Set<Int> = []
+        var order: [Int] = []
+
+        func visit(_ index: Int) throws(DockerfileError) {
+            if resolved[index] != nil { return }
+            let stage = definition.stages[index]
+            guard !visiting.contains(index) else {
+                throw DockerfileError("circular dependency detected on stage: \(stage.name ?? String(index))",
+                                      range: stage.fromRange)
+            }
+            visiting.insert(index)
+            defer { visiting.remove(index) }
+
+            let (base, _) = try resolver.resolveFrom(stage)
+            let baseKind: Base
+            if base.lowercased() == "scratch" {
+                baseKind = .scratch
+            } else if let s = definition.stage(named: base, before: index), s.index != index {
+                baseKind = .stage(s.index)
+            } else {
+                baseKind = .image(base)
+            }
+            var dependencies: Set<Int> = []
+            if case .stage(let s) = baseKind {
+                try visit(s)
+                dependencies.insert(s)
+            }
+            let resolvedStage = try resolver.resolve(stage, baseEnvironment: baseEnvironment(baseKind))
+            var images: [String] = []
+            for step in resolvedStage.steps {
+                for reference in Self.fromReferences(step.instruction) {
+                    if let s = definition.stage(named: reference, before: index) {
+                        try visit(s.index)
+                        dependencies.insert(s.index)
+                    } else if definition.stage(named: reference) != nil {
+                        // BuildKit: a stage can only be used after it is defined.
+                        throw DockerfileError("stage \"\(reference)\" is used before it is defined",
+                                              range: step.node.range)
+                    } else {
+                        images.append(reference)
+                    }
+                }
+            }
+            resolved[index] = Node(stage: resolvedStage, base: baseKind, dependencies: dependencies.sorted(),
+                                   imageInputs: images)
+            order.append(index)
+        }
+        try visit(targetStage.index)
+        nodes = order.compactMap { resolved[$0] }
+    }
+
+    /// Stage or image names an instruction reads from.
+    static func fromReferences(_ instruction: Instruction) -> [String] {
+        switch instruction {
+        case .copy(let c): return c.from.map { [$0] } ?? []
+        case .run(let r): return r.mounts.compactMap(\.from)
+        default: return []
+        }
+    }
+
+    /// The node of a stage index, if the build needs that stage.
+    public func node(_ index: Int) -> Node? { nodes.first { $0.stage.stage.index == index } }
+}
