@@ -94,3 +94,22 @@ private func graph(_ text: String, target: String? = nil, args: [String: String]
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache.directory).allSatisfy { $0.hasSuffix(".json") })
     }
 }
+
+@Suite struct BuildRequestParsingTests {
+    @Test func outputs() throws {
+        #expect(try BuildOutput.parse("type=oci,dest=out.tar") == .oci(destination: "out.tar", tar: true))
+        #expect(try BuildOutput.parse("type=oci,dest=dir,tar=false") == .oci(destination: "dir", tar: false))
+        #expect(try BuildOutput.parse("type=docker,dest=img.tar") == .docker(destination: "img.tar"))
+        #expect(try BuildOutput.parse("./rootfs") == .local(destination: "./rootfs"))
+        #expect(try BuildOutput.parse("type=tar,dest=-") == .tar(destination: "-"))
+        #expect(throws: BuildRequestError.self) { try BuildOutput.parse("type=registry,dest=x") }
+        #expect(throws: BuildRequestError.self) { try BuildOutput.parse("type=oci") }
+    }
+
+    @Test func secrets() throws {
+        #expect(try SecretSource.parse("id=tok,src=/run/tok") == ("tok", .file("/run/tok")))
+        #expect(try SecretSource.parse("id=tok,env=TOKEN") == ("tok", .environment("TOKEN")))
+        #expect(try SecretSource.parse("id=TOKEN") == ("TOKEN", .environment("TOKEN")))
+        #expect(throws: BuildRequestError.self) { try SecretSource.parse("src=/x") }
+    }
+}

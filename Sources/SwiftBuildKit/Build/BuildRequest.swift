@@ -1,0 +1,123 @@
+import SwiftBuildArchive
+import SwiftBuildDockerfile
+
+/// Everything a build needs to know, as `docker buildx build` flags describe it.
+public struct BuildRequest: Sendable {
+    /// The build context directory.
+    public var contextDirectory: String
+    /// The Dockerfile's path (default: `<context>/Dockerfile`), used for reading it and for `<name>.dockerignore`.
+    public var dockerfilePath: String?
+    /// The Dockerfile's bytes when they do not come from a file (`-f -`).
+    public var dockerfileContents: [UInt8]?
+    public var target: String?
+    public var buildArguments: [String: String]
+    /// The target platform (default: the host's).
+    public var platform: BuildPlatform?
+    /// `-t` names.
+    public var tags: [String]
+    public var noCache: Bool
+    /// Stages (by name) whose steps run even when cached.
+    public var noCacheFilter: [String]
+    public var outputs: [BuildOutput]
+    /// `--secret id=…,src=…|env=…`.
+    public var secrets: [String: SecretSource]
+    /// `--ssh default|id=socket`.
+    public var sshSockets: [String: String]
+    /// `--label`: added to the image config.
+    public var labels: [String: String]
+    /// SOURCE_DATE_EPOCH: image `created` times and layer mtimes are clamped to it.
+    public var sourceDateEpoch: Int64?
+    public var compression: LayerCompression
+    public var compressionLevel: Int?
+
+    public init(contextDirectory: String, dockerfilePath: String? = nil, dockerfileContents: [UInt8]? = nil,
+                target: String? = nil, buildArguments: [String: String] = [:], platform: BuildPlatform? = nil,
+                tags: [String] = [], noCache: Bool = false, noCacheFilter: [String] = [], outputs: [BuildOutput] = [],
+                secrets: [String: SecretSource] = [:], sshSockets: [String: String] = [:],
+                labels: [String: String] = [:], sourceDateEpoch: Int64? = nil,
+                compression: LayerCompression = .gzip, compressionLevel: Int? = nil) {
+        self.contextDirectory = contextDirectory
+        self.dockerfilePath = dockerfilePath
+        self.dockerfileContents = dockerfileContents
+        self.target = target
+        self.buildArguments = buildArguments
+        self.platform = platform
+        self.tags = tags
+        self.noCache = noCache
+        self.noCacheFilter = noCacheFilter
+        self.outputs = outputs
+        self.secrets = secrets
+        self.sshSockets = sshSockets
+        self.labels = labels
+        self.sourceDateEpoch = sourceDateEpoch
+        self.compression = compression
+        self.compressionLevel = compressionLevel
+    }
+}
+
+/// Where a secret's value comes from.
+public enum SecretSource: Sendable, Equatable {
+    case file(String)
+    case environment(String)
+
+    /// `id=NAME,src=PATH` / `id=NAME,env=VAR` / `id=NAME` (env var of the same name, as buildx) → (id, source).
+    public static func parse(_ text: String) throws(BuildRequestError) -> (String, SecretSource) {
+        let fields = try OptionList.parse(text, flag: "--secret")
+        guard let id = fields["id"], !id.isEmpty else { throw .invalid("--secret", text, "id is required") }
+        if let src = fields["src"] ?? fields["source"] { return (id, .file(src)) }
+        return (id, .environment(fields["env"] ?? id))
+    }
+}
+
+/// An `-o/--output` of buildx.
+public enum BuildOutput: Sendable, Equatable {
+    /// OCI image layout, as a tar (`type=oci,dest=FILE`) or a directory (`tar=false`).
+    case oci(destination: String, tar: Bool)
+    /// Docker archive for `docker load` (`type=docker,dest=FILE`).
+    case docker(destination: String)
+    /// The final root filesystem (`type=local,dest=DIR`).
+    case local(destination: String)
+    /// The final root filesystem as one tar (`type=tar,dest=FILE`).
+    case tar(destination: String)
+
+    public static func parse(_ text: String) throws(BuildRequestError) -> BuildOutput {
+        // `-o DIR` alone means type=local.
+        if !text.contains("=") { return .local(destination: text) }
+        let fields = try OptionList.parse(text, flag: "--output")
+        let type = fields["type"] ?? "local"
+        guard let dest = fields["dest"] ?? fields["destination"] else {
+            throw .invalid("--output", text, "dest is required for type=\(type)")
+        }
+        switch type {
+        case "oci": return .oci(destination: dest, tar: fields["tar"].map { $0 != "false" } ?? true)
+        case "docker": return .docker(destination: dest)
+        case "local": return .local(destination: dest)
+        case "tar": return .tar(destination: dest)
+        default: throw .invalid("--output", text, "unsupported output type \"\(type)\"")
+        }
+    }
+}
+
+public enum BuildRequestError: Error, Sendable, Equatable, CustomStringConvertible {
+    case invalid(String, String, String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let flag, let value, let why): return "invalid \(flag) \"\(value)\": \(why)"
+        }
+    }
+}
+
+/// `key=value,key2=value2` option strings, as buildx flags take them.
+enum OptionList {
+    static func parse(_ text: String, flag: String) throws(BuildRequestError) -> [String: String] {
+        var out: [String: String] = [:]
+        for field in text.split(separator: ",", omittingEmptySubsequences: true) {
+            guard let eq = field.firstIndex(of: "=") else {
+                throw .invalid(flag, text, "expected key=value, got \"\(field)\"")
+            }
+            out[field[..<eq].lowercased()] = String(field[field.index(after: eq)...])
+        }
+        return out
+    }
+}
