@@ -108,17 +108,7 @@ public final class ImageStore: Sendable {
 
     /// Reads, verifies (digest and size) and decodes a JSON blob.
     func document<T: Decodable>(_ descriptor: Descriptor, what: String) throws(ImageStoreError) -> T {
-        let bytes: [UInt8]
-        do { bytes = try content.read(descriptor.digest) } catch {
-            if case .notFound(let digest) = error { throw .missingBlob(what: what, digest: digest) }
-            throw .content(error)
-        }
-        guard Int64(bytes.count) == descriptor.size else {
-            throw .sizeMismatch(what: "\(what) \(descriptor.digest)", expected: descriptor.size, actual: Int64(bytes.count))
-        }
-        do { return try CanonicalJSON.decode(T.self, from: bytes) } catch {
-            throw .malformedJSON(what: "\(what) \(descriptor.digest)", reason: "\(error)")
-        }
+        try DocumentReader(content: content).document(descriptor, what: what)
     }
 
     private func record(at path: String) throws(ImageStoreError) -> ImageRecord? {
