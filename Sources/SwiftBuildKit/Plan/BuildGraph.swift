@@ -21,6 +21,11 @@ public struct BuildGraph: Sendable, Equatable {
         public var dependencies: [Int]
         /// Images named by `COPY --from` or `--mount from=` (not stages).
         public var imageInputs: [String]
+        /// The base's ENV, for a stage with no steps.
+        var baseEnvironment: [Instruction.KeyValue] = []
+
+        /// ENV at the end of the stage.
+        public var finalEnvironment: [Instruction.KeyValue] { stage.steps.last?.environment ?? baseEnvironment }
     }
 
     /// Needed stages by index, in dependency order.
@@ -29,8 +34,10 @@ public struct BuildGraph: Sendable, Equatable {
     public var target: Int
 
     /// Plans a build of `target` (the last stage if nil). Stages are resolved (expanded) only if needed.
+    /// `imageEnvironment` gives the ENV of a base image (by the name FROM uses), so words can be expanded
+    /// with it; a stage based on another stage starts with that stage's final ENV.
     public init(definition: BuildDefinition, target: String?, resolver: StageResolver,
-                baseEnvironment: (Base) -> [Instruction.KeyValue] = { _ in [] }) throws(DockerfileError) {
+                imageEnvironment: (String) -> [Instruction.KeyValue] = { _ in [] }) throws(DockerfileError) {
         let targetStage = try definition.target(target)
         self.target = targetStage.index
         var resolved: [Int: Node] = [:]
@@ -61,7 +68,13 @@ public struct BuildGraph: Sendable, Equatable {
                 try visit(s)
                 dependencies.insert(s)
             }
-            let resolvedStage = try resolver.resolve(stage, baseEnvironment: baseEnvironment(baseKind))
+            let environment: [Instruction.KeyValue]
+            switch baseKind {
+            case .scratch: environment = []
+            case .image(let name): environment = imageEnvironment(name)
+            case .stage(let s): environment = resolved[s]?.finalEnvironment ?? []
+            }
+            let resolvedStage = try resolver.resolve(stage, baseEnvironment: environment)
             var images: [String] = []
             for step in resolvedStage.steps {
                 for reference in Self.fromReferences(step.instruction) {
@@ -78,7 +91,7 @@ public struct BuildGraph: Sendable, Equatable {
                 }
             }
             resolved[index] = Node(stage: resolvedStage, base: baseKind, dependencies: dependencies.sorted(),
-                                   imageInputs: images)
+                                   imageInputs: images, baseEnvironment: environment)
             order.append(index)
         }
         try visit(targetStage.index)
