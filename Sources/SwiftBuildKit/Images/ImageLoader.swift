@@ -7,6 +7,11 @@ import SwiftBuildOCI
 public struct LoadedImage: Sendable, Hashable {
     public var manifest: Descriptor
     public var references: [ImageReference]
+
+    public init(manifest: Descriptor, references: [ImageReference]) {
+        self.manifest = manifest
+        self.references = references
+    }
 }
 
 /// Loads images from an OCI layout directory, an OCI archive (a tar of a layout) or a docker-archive
@@ -110,8 +115,7 @@ public enum ImageLoader {
             }
             plan.files.append((configPath, manifest.config.digest, manifest.config.size))
             plan.files.append((manifestPath, descriptor.digest, descriptor.size))
-            var stored = descriptor
-            stored.annotations = nil
+            let stored = Descriptor(mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size)
             plan.add(LoadedImage(manifest: stored, references: names(entry.annotations)))
         }
     }
