@@ -172,6 +172,28 @@ struct OCIArchiveTests {
         #expect(try store.image(try ImageReference(parsing: "multi:1")) == f.image)
     }
 
+    @Test func topLevelEntriesForOtherPlatformsAreSkipped() throws {
+        let f = try OCIArchiveTests.Fixture()
+        let layout = f.dir.path + "/layout"
+        try OCIArchiveExporter.write(images: [(f.manifest, [])], content: f.content, to: layout, tar: false)
+        var mine = f.manifest
+        mine.platform = .host
+        mine.annotations = [AnnotationKey.containerdImageName: "example.com/multi:1"]
+        var foreign = Descriptor(mediaType: .ociManifest, digest: Digest(sha256: [UInt8](repeating: 7, count: 32)),
+                                 size: 10, platform: Platform(os: "linux", architecture: "mips64le"))
+        foreign.annotations = mine.annotations
+        try Data(try CanonicalJSON.encode(ImageIndex(manifests: [foreign, mine])))
+            .write(to: URL(fileURLWithPath: layout + "/index.json"))
+        let (content, store) = try f.emptyStore("side-by-side")
+        let loaded = try ImageLoader.load(from: layout, into: content, store: store)
+        #expect(loaded.map(\.manifest.digest) == [f.manifest.digest])
+        #expect(try store.resolve(try ImageReference(parsing: "example.com/multi:1"))?.digest == f.manifest.digest)
+        try Data(try CanonicalJSON.encode(ImageIndex(manifests: [foreign])))
+            .write(to: URL(fileURLWithPath: layout + "/index.json"))
+        let (otherContent, otherStore) = try f.emptyStore("foreign-only")
+        #expect(throws: ImageStoreError.self) { try ImageLoader.load(from: layout, into: otherContent, store: otherStore) }
+    }
+
     @Test func unrecognizedAndHostileInputsAreRefused() throws {
         let f = try Fixture()
         let (content, store) = try f.emptyStore("hostile")

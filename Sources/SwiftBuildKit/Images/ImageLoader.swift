@@ -89,8 +89,13 @@ public enum ImageLoader {
     private static func planLayout(_ indexBytes: [UInt8], source: LoadSource, platform: Platform,
                                    plan: inout Plan) throws(ImageStoreError) {
         let index: ImageIndex = try decode(indexBytes, what: "index.json")
-        for entry in index.manifests {
-            guard entry.mediaType.isManifest || entry.mediaType.isIndex else { continue }
+        // Top-level entries for other platforms (a layout holding several platforms side by side) are skipped.
+        let candidates = index.manifests.filter { $0.mediaType.isManifest || $0.mediaType.isIndex }
+        let entries = candidates.filter { $0.platform.map { $0.matches(platform) } ?? true }
+        if entries.isEmpty && !candidates.isEmpty {
+            throw .noMatchingPlatform(wanted: platform, available: candidates.compactMap { $0.platform?.description })
+        }
+        for entry in entries {
             var descriptor = entry
             var depth = 0
             while descriptor.mediaType.isIndex {
