@@ -109,3 +109,34 @@ struct ImageStoreTests {
         }
     }
 }
+
+struct ImageWriterTests {
+    @Test(arguments: [
+        (Int64(0), "1970-01-01T00:00:00Z"),
+        (Int64(951_782_400), "2000-02-29T00:00:00Z"),
+        (Int64(1_704_164_645), "2024-01-02T03:04:05Z"),
+        (Int64(-1), "1969-12-31T23:59:59Z"),
+        (Int64(4_102_444_799), "2099-12-31T23:59:59Z"),
+    ])
+    func rfc3339(seconds: Int64, text: String) {
+        #expect(RFC3339.format(secondsSinceEpoch: seconds) == text)
+    }
+
+    @Test func writesConfigAndManifestCanonically() throws {
+        let dir = try ImageTestDirectory()
+        let content = try ContentStore(root: dir.path)
+        let layer = try content.ingest(bytes: [UInt8](repeating: 0, count: 1024))
+        let config = ImageConfig(platform: Platform(os: "linux", architecture: "amd64"),
+                                 config: ContainerConfig(cmd: ["true"]), rootfs: .init(diffIDs: [layer.digest]))
+        let layers = [Descriptor(mediaType: .ociLayer, digest: layer.digest, size: layer.size)]
+        let a = try ImageWriter.write(config: config, layers: layers, into: content)
+        let b = try ImageWriter.write(config: config, layers: layers, into: content)
+        #expect(a == b)
+        let store = try ImageStore(root: dir.path, content: content)
+        #expect(try store.image(a.manifestDescriptor) == a)
+        #expect(throws: ImageStoreError.self) { try ImageWriter.write(config: config, layers: [], into: content) }
+        var missing = layers
+        missing[0].digest = Digest(sha256: [UInt8](repeating: 3, count: 32))
+        #expect(throws: ImageStoreError.self) { try ImageWriter.write(config: config, layers: missing, into: content) }
+    }
+}
