@@ -74,6 +74,9 @@ struct ImageLoadFormatTests {
         let columns = images.last?.split(separator: " ").map(String.init) ?? []
         #expect(Array(columns.prefix(3)) == ["localhost/busybox", "latest", String(f.image.id.encoded.prefix(12))])
         #expect(throws: (any Error).self) { try runImageTool(executable, ["load", "-i", f.dir.path + "/missing.tar", "--root", root]) }
+        let viaStdin = try runImageTool("/bin/sh", ["-c", "\"$0\" load --root \"$1\" < \"$2\"", executable, f.dir.path + "/stdin", archive])
+        #expect(viaStdin == "Loaded image: localhost/busybox:latest\n")
+        #expect(((try? FileManager.default.contentsOfDirectory(atPath: f.dir.path + "/stdin/tmp")) ?? []).isEmpty)
     }
 
     @Test func concurrentTaggingKeepsEveryRecordWhole() async throws {
