@@ -217,3 +217,43 @@ struct OCIArchiveTests {
         #expect(try store.list().isEmpty)
     }
 }
+
+/// Pinned bytes: the same tiny image must always export to the same archive.
+struct OCIArchiveGoldenTests {
+    @Test func uncompressedScratchImageExportsToPinnedDigests() throws {
+        let dir = try ImageTestDirectory()
+        let tree = dir.path + "/tree"
+        try FileManager.default.createDirectory(atPath: tree + "/d", withIntermediateDirectories: true)
+        try Data("hi\n".utf8).write(to: URL(fileURLWithPath: tree + "/d/hello"))
+        chmod(tree + "/d", 0o755)
+        chmod(tree + "/d/hello", 0o644)
+        symlink("d/hello", tree + "/link")
+        let content = try ContentStore(root: dir.path + "/root")
+        let image = try ScratchImageBuilder(compression: .uncompressed,
+                                            platform: Platform(os: "linux", architecture: "amd64"))
+            .build(tree: tree, config: ContainerConfig(cmd: ["/d/hello"]), into: content)
+        let archive = dir.path + "/golden.tar"
+        try OCIArchiveExporter.write(images: [(image.manifestDescriptor, [try ImageReference(parsing: "golden:1")])],
+                                     content: content, to: archive, tar: true)
+        let bytes = try #require(FileManager.default.contents(atPath: archive))
+        #expect(image.manifestDescriptor.digest.description == Self.manifestDigest)
+        #expect(SHA256Hasher.digest([UInt8](bytes)).description == Self.archiveDigest)
+    }
+
+    static let manifestDigest = "sha256:da902728b37d38e60466e251c78a4092f94a72790c8f359325a5edf890ef76dd"
+    static let archiveDigest = "sha256:fa40c69278ef7e627cfff78062a9efef750307726f52d16b2fb6ba34635b72b9"
+
+    @Test func exportOfACorruptBlobFailsAndLeavesNoFile() throws {
+        let f = try OCIArchiveTests.Fixture()
+        let config = f.content.path(for: f.image.configDescriptor.digest)
+        chmod(config, 0o644)
+        var bytes = try #require(FileManager.default.contents(atPath: config))
+        bytes[0] ^= 1
+        try bytes.write(to: URL(fileURLWithPath: config))
+        let archive = f.dir.path + "/out.tar"
+        #expect(throws: ImageStoreError.self) {
+            try OCIArchiveExporter.write(images: [(f.manifest, [f.reference])], content: f.content, to: archive, tar: true)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: f.dir.path).filter { $0.hasPrefix("out.tar") }.isEmpty)
+    }
+}
