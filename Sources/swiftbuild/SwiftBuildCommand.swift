@@ -8,7 +8,7 @@ struct SwiftBuildCommand: AsyncParsableCommand {
         commandName: "swiftbuild",
         abstract: "Build OCI container images from Dockerfiles, without a daemon.",
         version: SwiftBuildVersion.current,
-        subcommands: [BuildCommand.self, ParseCommand.self, StoreCommand.self],
+        subcommands: [BuildCommand.self, ParseCommand.self, StoreCommand.self, LoadCommand.self, ImagesCommand.self],
         defaultSubcommand: BuildCommand.self
     )
 

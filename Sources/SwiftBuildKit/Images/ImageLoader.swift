@@ -7,6 +7,11 @@ import SwiftBuildOCI
 public struct LoadedImage: Sendable, Hashable {
     public var manifest: Descriptor
     public var references: [ImageReference]
+
+    public init(manifest: Descriptor, references: [ImageReference]) {
+        self.manifest = manifest
+        self.references = references
+    }
 }
 
 /// Loads images from an OCI layout directory, an OCI archive (a tar of a layout) or a docker-archive
@@ -84,8 +89,13 @@ public enum ImageLoader {
     private static func planLayout(_ indexBytes: [UInt8], source: LoadSource, platform: Platform,
                                    plan: inout Plan) throws(ImageStoreError) {
         let index: ImageIndex = try decode(indexBytes, what: "index.json")
-        for entry in index.manifests {
-            guard entry.mediaType.isManifest || entry.mediaType.isIndex else { continue }
+        // Top-level entries for other platforms (a layout holding several platforms side by side) are skipped.
+        let candidates = index.manifests.filter { $0.mediaType.isManifest || $0.mediaType.isIndex }
+        let entries = candidates.filter { $0.platform.map { $0.matches(platform) } ?? true }
+        if entries.isEmpty && !candidates.isEmpty {
+            throw .noMatchingPlatform(wanted: platform, available: candidates.compactMap { $0.platform?.description })
+        }
+        for entry in entries {
             var descriptor = entry
             var depth = 0
             while descriptor.mediaType.isIndex {
@@ -110,8 +120,7 @@ public enum ImageLoader {
             }
             plan.files.append((configPath, manifest.config.digest, manifest.config.size))
             plan.files.append((manifestPath, descriptor.digest, descriptor.size))
-            var stored = descriptor
-            stored.annotations = nil
+            let stored = Descriptor(mediaType: descriptor.mediaType, digest: descriptor.digest, size: descriptor.size)
             plan.add(LoadedImage(manifest: stored, references: names(entry.annotations)))
         }
     }

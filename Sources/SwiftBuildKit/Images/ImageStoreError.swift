@@ -22,6 +22,8 @@ public enum ImageStoreError: Error, CustomStringConvertible {
     case noMatchingPlatform(wanted: Platform, available: [String])
     /// The manifest's layers and the config's diff_ids do not pair up.
     case layerCountMismatch(manifest: Digest, layers: Int, diffIDs: Int)
+    /// An image to be written is inconsistent.
+    case invalidImage(String)
     /// The input is neither an OCI layout, an OCI archive nor a docker-archive.
     case unrecognizedInput(path: String, reason: String)
     /// An archive entry or a file in a layout names a path outside the input.
@@ -44,6 +46,7 @@ public enum ImageStoreError: Error, CustomStringConvertible {
             return "no image for platform \(wanted) (available: \(available.isEmpty ? "none" : available.joined(separator: ", ")))"
         case .layerCountMismatch(let manifest, let layers, let diffIDs):
             return "image \(manifest) has \(layers) layers but its config lists \(diffIDs) diff_ids"
+        case .invalidImage(let reason): return "invalid image: \(reason)"
         case .unrecognizedInput(let path, let reason): return "\(path): not an image archive or layout: \(reason)"
         case .unsafePath(let path): return "refusing path outside the input: \(path)"
         case .archive(let message): return "reading the archive: \(message)"

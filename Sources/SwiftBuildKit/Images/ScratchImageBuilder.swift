@@ -28,15 +28,9 @@ public struct ScratchImageBuilder: Sendable {
             created: created, platform: platform, config: config,
             rootfs: ImageConfig.RootFS(diffIDs: [layer.diffID]),
             history: [ImageConfig.History(created: created, createdBy: history)])
-        let configBytes = try CanonicalJSON.encode(imageConfig)
-        let configInfo = try content.ingest(bytes: configBytes)
-        let manifest = ImageManifest(
-            config: Descriptor(mediaType: .ociConfig, digest: configInfo.digest, size: configInfo.size),
-            layers: [Descriptor(mediaType: MediaType(rawValue: layer.mediaType), digest: layer.digest, size: layer.size)])
-        let manifestBytes = try CanonicalJSON.encode(manifest)
-        let manifestInfo = try content.ingest(bytes: manifestBytes)
-        let descriptor = Descriptor(mediaType: .ociManifest, digest: manifestInfo.digest, size: manifestInfo.size)
-        return Image(manifestDescriptor: descriptor, manifest: manifest, config: imageConfig)
+        let layerDescriptor = Descriptor(mediaType: MediaType(rawValue: layer.mediaType), digest: layer.digest,
+                                         size: layer.size)
+        return try ImageWriter.write(config: imageConfig, layers: [layerDescriptor], into: content)
     }
 
     /// `build`, then tags the image as `reference` in `store`.

@@ -1,0 +1,132 @@
+import Foundation
+import SwiftBuildKit
+import SwiftBuildOCI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Base images for tests, built offline from Debian's busybox-static (installed by scripts/setup.sh).
+enum TestImages {
+    /// The applets linked to /bin/busybox in the fixture.
+    static let busyboxApplets = [
+        "sh", "ls", "cat", "echo", "mkdir", "rm", "touch", "id", "env", "sleep", "ps", "ip", "hostname", "wc",
+        "grep", "test", "[", "true", "false", "chmod", "stat", "readlink", "find",
+    ]
+    static let busyboxName = "localhost/busybox:latest"
+    static let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+    static let passwd = """
+        root:x:0:0:root:/root:/bin/sh
+        nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+        app:x:1000:1000:app:/home/app:/bin/sh
+
+        """
+    static let group = """
+        root:x:0:
+        nobody:x:65534:
+        app:x:1000:
+        extra:x:2000:app
+
+        """
+
+    /// Builds a one-layer busybox image in the store at `root` and tags it `localhost/busybox:latest`.
+    /// Deterministic: the same busybox binary always gives the same manifest digest. Takes well under a second.
+    @discardableResult
+    static func busybox(root: String) throws -> ImageReference {
+        let reference = try ImageReference(parsing: busyboxName)
+        let content = try ContentStore(root: root)
+        let store = try ImageStore(root: root, content: content)
+        let tree = try busyboxTree(scratch: root + "/tmp")
+        defer { try? FileManager.default.removeItem(atPath: tree) }
+        try ScratchImageBuilder().build(
+            tree: tree,
+            config: ContainerConfig(env: ["PATH=" + path], cmd: ["sh"]),
+            history: "swiftbuild test fixture: busybox-static",
+            tag: reference, in: store)
+        return reference
+    }
+
+    /// A busybox root file system in a new directory under `scratch` (the caller removes it).
+    static func busyboxTree(scratch: String) throws -> String {
+        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        var template = Array((scratch + "/busybox-tree-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { throw TestImagesError("mkdtemp in \(scratch) failed") }
+        let tree = String(cString: made)
+        do {
+            func dir(_ name: String, _ mode: mode_t, uid: uid_t = 0, gid: gid_t = 0) throws {
+                let p = tree + "/" + name
+                guard mkdir(p, mode) == 0, chmod(p, mode) == 0, chown(p, uid, gid) == 0 else {
+                    throw TestImagesError("cannot create \(p): \(String(cString: strerror(errno)))")
+                }
+            }
+            func file(_ name: String, _ bytes: [UInt8], _ mode: mode_t) throws {
+                let p = tree + "/" + name
+                try Data(bytes).write(to: URL(fileURLWithPath: p))
+                guard chmod(p, mode) == 0 else { throw TestImagesError("chmod \(p) failed") }
+            }
+            try dir("bin", 0o755)
+            try dir("dev", 0o755)
+            try dir("etc", 0o755)
+            try dir("home", 0o755)
+            try dir("home/app", 0o755, uid: 1000, gid: 1000)
+            try dir("proc", 0o755)
+            try dir("root", 0o700)
+            try dir("sys", 0o755)
+            try dir("tmp", 0o1777)
+            guard let busybox = FileManager.default.contents(atPath: "/bin/busybox") else {
+                throw TestImagesError("/bin/busybox is missing: install busybox-static (scripts/setup.sh)")
+            }
+            try file("bin/busybox", [UInt8](busybox), 0o755)
+            for applet in busyboxApplets {
+                guard symlink("busybox", tree + "/bin/" + applet) == 0 else {
+                    throw TestImagesError("symlink bin/\(applet) failed")
+                }
+            }
+            try file("etc/passwd", Array(passwd.utf8), 0o644)
+            try file("etc/group", Array(group.utf8), 0o644)
+        } catch {
+            try? FileManager.default.removeItem(atPath: tree)
+            throw error
+        }
+        return tree
+    }
+}
+
+struct TestImagesError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A fresh directory for one image test, removed (with everything in it) when the value goes away.
+final class ImageTestDirectory {
+    let path: String
+
+    init() throws {
+        var template = Array((NSTemporaryDirectory() + "/swiftbuild-images-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { throw TestImagesError("mkdtemp failed") }
+        path = String(cString: made)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Runs a tool with arguments (no shell) and returns its standard output; throws with its output on failure.
+@discardableResult
+func runImageTool(_ executable: String, _ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let errors = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw TestImagesError("\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): "
+                              + String(decoding: errors, as: UTF8.self))
+    }
+    return String(decoding: data, as: UTF8.self)
+}
