@@ -15,6 +15,7 @@
 static inline long swiftbuild_openat2(int dirfd, const char *path, struct open_how *how, size_t size) {
     return syscall(SYS_openat2, dirfd, path, how, size);
 }
+static inline int swiftbuild_syncfs(int fd) { return (int)syscall(SYS_syncfs, fd); }
 static inline ssize_t swiftbuild_copy_file_range(int fd_in, long long *off_in, int fd_out, long long *off_out,
                                                  size_t len, unsigned int flags) {
     return syscall(SYS_copy_file_range, fd_in, off_in, fd_out, off_out, len, flags);

@@ -377,6 +377,14 @@ final class ExtractionSession {
     private func applyWhiteout(name: [UInt8], parent parentParts: ArraySlice<[UInt8]>) throws(LayerExtractionError) {
         let opaque = Array(".wh..wh..opq".utf8)
         let parentPath = Self.joined(parentParts)
+        if name == opaque && options.overlayWhiteouts {
+            report.opaqueDirectories += 1
+            guard let dir = try openDirectory(parentParts, create: true) else { return }
+            let value: [UInt8] = [UInt8(ascii: "y")]
+            let status = value.withUnsafeBytes { fsetxattr(dir.raw, "trusted.overlay.opaque", $0.baseAddress, 1, 0) }
+            guard status == 0 else { throw sysFail("fsetxattr(trusted.overlay.opaque)") }
+            return
+        }
         if name == opaque {
             report.opaqueDirectories += 1
             guard let dir = try openDirectory(parentParts, create: false) else { return }
@@ -405,6 +413,20 @@ final class ExtractionSession {
         targetPath.append(contentsOf: target)
         // A whiteout hides lower content only, never what this layer itself created.
         if present.contains(targetPath) { return }
+        if options.overlayWhiteouts {
+            // This directory holds one layer alone: mark the name deleted with overlayfs's 0/0 device.
+            guard let dir = try openDirectory(parentParts, create: true) else { return }
+            let cTarget = PathBytes.cString(target)
+            var existing = stat()
+            if fstatat(dir.raw, cTarget, &existing, AT_SYMLINK_NOFOLLOW) == 0 {
+                try removeTree(parent: dir.raw, name: cTarget,
+                               isDirectory: (existing.st_mode & Glibc.S_IFMT) == Glibc.S_IFDIR)
+            }
+            guard mknodat(dir.raw, cTarget, Glibc.S_IFCHR, swiftbuild_makedev(0, 0)) == 0 else {
+                throw sysFail("mknodat(whiteout)")
+            }
+            return
+        }
         let parent: OwnedDescriptor?
         do {
             parent = try openDirectory(parentParts, create: false)

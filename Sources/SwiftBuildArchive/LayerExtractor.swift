@@ -19,6 +19,12 @@ public struct LayerExtractor: Sendable {
         /// Apply `.wh.NAME` and `.wh..wh..opq` (OCI whiteouts). When false they are extracted as ordinary
         /// files, which is only useful to inspect a layer.
         public var applyWhiteouts: Bool
+        /// With `applyWhiteouts`: instead of deleting lower content, write the whiteouts in overlayfs form so
+        /// the extracted directory can be stacked as an overlay lower layer on its own:
+        /// `dir/.wh.name` becomes a character device 0/0 at `dir/name`, and `dir/.wh..wh..opq` sets
+        /// `trusted.overlay.opaque=y` on `dir` (created if missing). Needs root (mknod, trusted xattrs).
+        /// Example: a layer with `etc/.wh.motd` extracts to `etc/motd`, a `c 0 0` device node.
+        public var overlayWhiteouts: Bool
         /// Restore extended attributes. Failures to set one (e.g. unsupported by the file system) are
         /// reported as warnings, not errors.
         public var preserveXattrs: Bool
@@ -32,12 +38,13 @@ public struct LayerExtractor: Sendable {
         public var useOpenat2: Bool
 
         public init(preserveOwners: Bool? = nil, allowDevices: Bool? = nil, applyWhiteouts: Bool = true,
-                    preserveXattrs: Bool = true, maxPathDepth: Int = 1024, maxPathBytes: Int = 4096,
+                    overlayWhiteouts: Bool = false, preserveXattrs: Bool = true, maxPathDepth: Int = 1024, maxPathBytes: Int = 4096,
                     bufferSize: Int = 256 * 1024, useOpenat2: Bool = true) {
             let root = geteuid() == 0
             self.preserveOwners = preserveOwners ?? root
             self.allowDevices = allowDevices ?? root
             self.applyWhiteouts = applyWhiteouts
+            self.overlayWhiteouts = overlayWhiteouts
             self.preserveXattrs = preserveXattrs
             self.maxPathDepth = maxPathDepth
             self.maxPathBytes = maxPathBytes

@@ -51,7 +51,9 @@ final class XattrList {
         while start < size {
             var end = start
             while end < size && names[end] != 0 { end += 1 }
-            if end > start {
+            // `trusted.overlay.*` is overlayfs bookkeeping (opaque, origin, impure, redirect) that an overlay
+            // upper directory carries: never image content, and the extractor refuses it anyway.
+            if end > start && !Self.isOverlayAttribute(names, start, end) {
                 let valueOffset = values.count
                 let valueLength = try readValue(nameOffset: start, path: path(), get: get)
                 entries.append((start, end - start, valueOffset, valueLength))
@@ -65,6 +67,12 @@ final class XattrList {
                 return c != 0 ? c < 0 : a.1 < b.1
             }
         }
+    }
+
+    private static let overlayPrefix = Array("trusted.overlay.".utf8)
+
+    private static func isOverlayAttribute(_ names: [UInt8], _ start: Int, _ end: Int) -> Bool {
+        end - start >= overlayPrefix.count && names[start..<(start + overlayPrefix.count)].elementsEqual(overlayPrefix)
     }
 
     /// Appends the value of the attribute whose NUL-terminated name is at `nameOffset` to `values`.

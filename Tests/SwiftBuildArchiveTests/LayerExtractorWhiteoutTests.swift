@@ -1,3 +1,4 @@
+import CSys
 import Foundation
 import Testing
 @testable import SwiftBuildArchive
@@ -77,5 +78,40 @@ import Testing
         try LayerExtractor(options: .init(applyWhiteouts: false)).extract(archiveAt: tmp.path + "/l.tar", into: root)
         #expect(FileManager.default.fileExists(atPath: root + "/a/gone"))
         #expect(FileManager.default.fileExists(atPath: root + "/a/.wh.gone"))
+    }
+}
+
+/// `overlayWhiteouts`: one layer extracted alone, whiteouts kept in overlayfs form for stacking.
+@Suite struct LayerExtractorOverlayWhiteoutTests {
+    @Test func whiteoutsBecomeOverlayDevicesAndOpaqueXattrs() throws {
+        guard geteuid() == 0 else { return }  // mknod and trusted.* xattrs need root
+        let tmp = try TemporaryDirectory()
+        let root = try tmp.sub("root")
+        var tar = TestTarBuilder()
+        tar.directory("a")
+        tar.file("a/.wh.gone")
+        tar.file("a/keep", "k")
+        tar.file("b/.wh..wh..opq")  // parent missing: created
+        tar.file("b/new", "n")
+        tar.directory("e")
+        tar.file("e/mine", "m")
+        tar.file("e/.wh.mine")      // same layer created it: not hidden
+        try writeFile(tmp.path + "/l.tar", tar.finished())
+
+        let report = try LayerExtractor(options: .init(overlayWhiteouts: true))
+            .extract(archiveAt: tmp.path + "/l.tar", into: root)
+
+        var st = stat()
+        #expect(lstat(root + "/a/gone", &st) == 0)
+        #expect(st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == 0)
+        #expect(FileManager.default.fileExists(atPath: root + "/a/keep"))
+        #expect(lstat(root + "/e/mine", &st) == 0 && st.st_mode & S_IFMT == S_IFREG)
+        var value = [UInt8](repeating: 0, count: 8)
+        let n = getxattr(root + "/b", "trusted.overlay.opaque", &value, value.count)
+        #expect(n == 1 && value[0] == UInt8(ascii: "y"))
+        #expect(getxattr(root + "/a", "trusted.overlay.opaque", nil, 0) < 0)
+        #expect(report.opaqueDirectories == 1)
+        let names = try FileManager.default.subpathsOfDirectory(atPath: root)
+        #expect(!names.contains { $0.contains(".wh.") })
     }
 }

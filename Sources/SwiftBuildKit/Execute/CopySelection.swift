@@ -1,0 +1,215 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import SwiftBuildDockerfile
+
+/// Which files of a source root a COPY/ADD source selects, shared by the copy itself and `ContextChecksum`
+/// so the cache key covers exactly what is copied.
+///
+/// Rules implemented (BuildKit's `dockerfile2llb` + fsutil copy):
+/// - A source is cleaned inside the root: `/a`, `a`, `./a` and `../../a` all name `<root>/a`.
+/// - Wildcards (`*`, `?`, `[…]`, `\` escapes; Go `filepath.Match` per path component, so `*` never crosses a
+///   `/`) are expanded against the root, entries sorted by name. A pattern matching nothing copies nothing
+///   (BuildKit allows empty wildcards); a plain path that does not exist is `"/path": not found`.
+/// - The matched path itself is followed if it is a symlink (inside the root: `COPY link /x` copies what
+///   `link` points to, resolved with the root as `/`); symlinks below a copied directory are copied as links.
+/// - `.dockerignore` (context sources): an ignored match is not found; ignored entries below are left out.
+/// - `--exclude`: patterns matched against each entry's path relative to the copied source directory
+///   (`COPY --exclude=*.txt dir /d` leaves out `dir/a.txt`), and against a wildcard match's path relative to
+///   the root (`COPY --exclude=*.txt * /d/` leaves out `a.txt`).
+struct CopySelection {
+    let root: CopySourceRoot
+    let excludeFilter: ContextFilter?
+
+    init(root: CopySourceRoot, excludes: [String]) throws(CopyError) {
+        self.root = root
+        if excludes.isEmpty {
+            excludeFilter = nil
+        } else {
+            do { excludeFilter = try ContextFilter(excludePatterns: excludes) } catch {
+                throw .invalidExcludePattern(excludes.joined(separator: " "), message: "\(error)")
+            }
+        }
+    }
+
+    var directory: String { root.directory }
+
+    struct Match {
+        /// The matched path relative to the root as the pattern named it (symlinks not resolved).
+        var path: String
+        /// `path` with every symlink followed inside the root.
+        var resolved: String
+        /// The part of `path` that `--parents` keeps (after a `/./` pivot, else all of it).
+        var parentsPath: String
+        var stat: stat
+        var contextState: ContextFilter.ParentState
+    }
+
+    static func hasWildcard(_ s: String) -> Bool { s.contains { "*?[\\".contains($0) } }
+
+    /// The matches of one source, in order.
+    func matches(_ source: String) throws(CopyError) -> [Match] {
+        var pivotPrefix = ""
+        if let range = source.range(of: "/./", options: .backwards) {
+            pivotPrefix = RootedPath.clean(String(source[..<range.lowerBound]))
+        }
+        let cleaned = RootedPath.clean(source)
+        let paths: [String]
+        let wildcard = Self.hasWildcard(cleaned)
+        if wildcard {
+            paths = try glob(cleaned.split(separator: "/").map(String.init))
+        } else {
+            paths = [cleaned]
+        }
+        var out: [Match] = []
+        for path in paths {
+            let resolved: String
+            do { resolved = try RootedPath.resolve(path, in: directory) } catch {
+                throw .system(operation: "resolve", path: "/" + path, errno: error.errno)
+            }
+            var st = stat()
+            guard lstat(RootedPath.host(resolved, in: directory), &st) == 0 else {
+                if wildcard { continue }  // a dangling link matched by a wildcard
+                throw .notFound("/" + cleaned)
+            }
+            guard let state = try contextState(resolved, isDirectory: st.st_mode & S_IFMT == S_IFDIR) else {
+                if wildcard { continue }
+                throw .notFound("/" + cleaned)
+            }
+            if wildcard, try isExcluded(path, isDirectory: st.st_mode & S_IFMT == S_IFDIR) { continue }
+            var parentsPath = path
+            if !pivotPrefix.isEmpty, path.hasPrefix(pivotPrefix + "/") {
+                parentsPath = String(path.dropFirst(pivotPrefix.count + 1))
+            }
+            out.append(Match(path: path, resolved: resolved, parentsPath: parentsPath, stat: st, contextState: state))
+        }
+        return out
+    }
+
+    /// Expands a pattern component by component; directories are listed through symlinks inside the root.
+    private func glob(_ components: [String]) throws(CopyError) -> [String] {
+        var current = [""]
+        for component in components {
+            var next: [String] = []
+            for base in current {
+                let child = { (name: String) in base.isEmpty ? name : base + "/" + name }
+                guard Self.hasWildcard(component) else {
+                    next.append(child(component))
+                    continue
+                }
+                let resolved: String
+                do { resolved = try RootedPath.resolve(base, in: directory) } catch { continue }
+                let host = RootedPath.host(resolved, in: directory)
+                let fd = open(host, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                guard fd >= 0 else { continue }
+                defer { close(fd) }
+                let names: [[UInt8]]
+                do { names = try FileTree.names(fd, path: host) } catch { throw .system(operation: "readdir", path: host, errno: EIO) }
+                for nameBytes in names {
+                    let name = String(decoding: nameBytes, as: UTF8.self)
+                    let matched: Bool
+                    do { matched = try FilepathMatch.match(pattern: component, name: name) } catch {
+                        throw .notFound("/" + components.joined(separator: "/"))
+                    }
+                    if matched { next.append(child(name)) }
+                }
+            }
+            current = next
+        }
+        return current
+    }
+
+    /// The `.dockerignore` state of `relative` (walked from the root), or nil when it is not visible.
+    func contextState(_ relative: String, isDirectory: Bool) throws(CopyError) -> ContextFilter.ParentState? {
+        guard case .context(let context) = root else { return .root }
+        var state = ContextFilter.ParentState.root
+        if relative.isEmpty { return state }
+        let parts = relative.split(separator: "/")
+        for i in parts.indices {
+            let prefix = parts[...i].joined(separator: "/")
+            let last = i == parts.count - 1
+            let verdict: ContextFilter.Verdict
+            do { verdict = try context.filter.evaluate(path: Array(prefix.utf8), isDirectory: last ? isDirectory : true, parent: state) } catch {
+                throw .invalidExcludePattern(".dockerignore", message: "\(error)")
+            }
+            switch verdict {
+            case .skip: return nil
+            case .keep(let s): state = s
+            case .hold(let s):
+                // A held file is never sent; a held directory is visible (its kept contents are sent).
+                if last && !isDirectory { return nil }
+                state = s
+            }
+        }
+        return state
+    }
+
+    private func isExcluded(_ relative: String, isDirectory: Bool) throws(CopyError) -> Bool {
+        guard let excludeFilter else { return false }
+        do { return try !excludeFilter.admits(path: relative) } catch {
+            throw .invalidExcludePattern(relative, message: "\(error)")
+        }
+    }
+
+    /// One entry below a copied directory.
+    struct Entry {
+        /// Relative to the copied source directory.
+        var relative: String
+        var host: String
+        var stat: stat
+        /// A directory sent only for its kept contents (excluded itself, but with exceptions below).
+        var held: Bool
+    }
+
+    /// Walks what is selected below the directory `match` (not the directory itself), depth first in name
+    /// order; `leave` is called after a directory's contents.
+    func walk(_ match: Match, enter: (Entry) throws -> Bool, leave: (Entry) throws -> Void) throws {
+        let host = RootedPath.host(match.resolved, in: directory)
+        try walkDirectory(host: host, relative: "", contextPath: match.resolved, contextState: match.contextState,
+                          excludeState: .root, enter: enter, leave: leave)
+    }
+
+    private func walkDirectory(host: String, relative: String, contextPath: String,
+                               contextState: ContextFilter.ParentState, excludeState: ContextFilter.ParentState,
+                               enter: (Entry) throws -> Bool, leave: (Entry) throws -> Void) throws {
+        let fd = open(host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw CopyError.system(operation: "open", path: host, errno: errno) }
+        let names: [[UInt8]]
+        defer { close(fd) }
+        names = try FileTree.names(fd, path: host)
+        for nameBytes in names {
+            let name = String(decoding: nameBytes, as: UTF8.self)
+            let childHost = host + "/" + name
+            let childRel = relative.isEmpty ? name : relative + "/" + name
+            let childContext = contextPath.isEmpty ? name : contextPath + "/" + name
+            var st = stat()
+            guard fstatat(fd, FileTree.cString(nameBytes), &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+                if errno == ENOENT { continue }
+                throw CopyError.system(operation: "lstat", path: childHost, errno: errno)
+            }
+            let isDir = st.st_mode & S_IFMT == S_IFDIR
+            var held = false
+            var nextContext = ContextFilter.ParentState.root
+            if case .context(let context) = root {
+                switch try context.filter.evaluate(path: Array(childContext.utf8), isDirectory: isDir, parent: contextState) {
+                case .skip: continue
+                case .keep(let s): nextContext = s
+                case .hold(let s): nextContext = s; held = true
+                }
+            }
+            var nextExclude = ContextFilter.ParentState.root
+            if let excludeFilter {
+                switch try excludeFilter.evaluate(path: Array(childRel.utf8), isDirectory: isDir, parent: excludeState) {
+                case .skip: continue
+                case .keep(let s): nextExclude = s
+                case .hold(let s): nextExclude = s; held = true
+                }
+            }
+            let entry = Entry(relative: childRel, host: childHost, stat: st, held: held)
+            guard try enter(entry), isDir else { continue }
+            try walkDirectory(host: childHost, relative: childRel, contextPath: childContext, contextState: nextContext,
+                              excludeState: nextExclude, enter: enter, leave: leave)
+            try leave(entry)
+        }
+    }
+}

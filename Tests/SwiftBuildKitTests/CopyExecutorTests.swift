@@ -1,0 +1,222 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import SwiftBuildKit
+@testable import SwiftBuildDockerfile
+import SwiftBuildOCI
+
+/// A context directory and a rootfs in a scratch directory.
+struct CopyFixture {
+    let scratch: SnapshotScratch
+    let context: String
+    let rootfs: String
+    let temp: String
+
+    init() throws {
+        scratch = try SnapshotScratch()
+        context = try scratch.sub("ctx")
+        rootfs = try scratch.sub("rootfs")
+        temp = try scratch.sub("tmp")
+    }
+
+    func copy(_ sources: [String], _ destination: String, ignore: [String] = [], fromDirectory: Bool = false,
+              configure: (inout CopyRequest) -> Void = { _ in }) async throws {
+        var request = CopyRequest(sources: sources.map { .path($0) }, destination: destination)
+        configure(&request)
+        try await run(request, ignore: ignore, fromDirectory: fromDirectory)
+    }
+
+    func run(_ request: CopyRequest, ignore: [String] = [], fromDirectory: Bool = false) async throws {
+        let source: CopySourceRoot = fromDirectory
+            ? .directory(context) : .context(try BuildContext(directory: context, excludePatterns: ignore))
+        try await CopyExecutor(source: source, rootfs: rootfs, scratch: temp).run(request)
+    }
+
+    func mode(_ path: String) -> UInt32? { lstatOf(rootfs + path).map { UInt32($0.st_mode) & 0o7777 } }
+    func owner(_ path: String) -> [UInt32]? { lstatOf(rootfs + path).map { [$0.st_uid, $0.st_gid] } }
+}
+
+func copyError(_ body: () async throws -> Void) async -> String? {
+    do { try await body() } catch { return "\(error)" }
+    return nil
+}
+
+@Suite(.serialized) struct CopyExecutorTests {
+    @Test func directorySourceCopiesItsContents() async throws {
+        let f = try CopyFixture()
+        try put(f.context + "/src/a", "a", mode: 0o640)
+        try put(f.context + "/src/sub/b", "b")
+        chmod(f.context + "/src", 0o700)
+        try await f.copy(["src"], "/app")
+        #expect(tree(f.rootfs) == ["app", "app/a", "app/sub", "app/sub/b"])
+        #expect(f.mode("/app") == 0o755, "a created destination is 0755, not the source dir's mode")
+        #expect(f.mode("/app/a") == 0o640)
+        #expect(f.owner("/app/a") == [0, 0])
+        #expect(text(f.rootfs + "/app/sub/b") == "b")
+        // mtime kept
+        #expect(lstatOf(f.rootfs + "/app/a")?.st_mtim.tv_sec == lstatOf(f.context + "/src/a")?.st_mtim.tv_sec)
+    }
+
+    @Test func fileDestinations() async throws {
+        let f = try CopyFixture()
+        try put(f.context + "/a.txt", "A")
+        try FileManager.default.createDirectory(atPath: f.rootfs + "/etc", withIntermediateDirectories: true)
+        try await f.copy(["a.txt"], "/new")
+        try await f.copy(["a.txt"], "/newdir/")
+        try await f.copy(["/a.txt"], "/etc")
+        try await f.copy(["../../a.txt"], "/x/../y/renamed")
+        #expect(text(f.rootfs + "/new") == "A")
+        #expect(text(f.rootfs + "/newdir/a.txt") == "A")
+        #expect(text(f.rootfs + "/etc/a.txt") == "A")
+        #expect(text(f.rootfs + "/y/renamed") == "A")
+        #expect(!FileManager.default.fileExists(atPath: f.rootfs + "/x"))
+    }
+
+    @Test func wildcardsAndErrors() async throws {
+        let f = try CopyFixture()
+        try put(f.context + "/a.txt", "a")
+        try put(f.context + "/b.txt", "b")
+        try put(f.context + "/c.md", "c")
+        try put(f.context + "/d1/x", "x")
+        try put(f.context + "/d2/y", "y")
+        try await f.copy(["*.txt"], "/w/")
+        #expect(tree(f.rootfs + "/w") == ["a.txt", "b.txt"])
+        try await f.copy(["[bc].*", "d?"], "/v/")
+        #expect(tree(f.rootfs + "/v") == ["b.txt", "c.md", "x", "y"], "matched directories copy their contents")
+        try await f.copy(["nomatch*"], "/empty/")  // BuildKit allows an empty wildcard
+        #expect(tree(f.rootfs + "/empty").isEmpty)
+
+        let multi = await copyError { try await f.copy(["a.txt", "b.txt"], "/file") }
+        #expect(multi == "When using COPY with more than one source file, the destination must be a directory and end with a /")
+        #expect(await copyError { try await f.copy(["nope"], "/x") } == "\"/nope\": not found")
+        #expect(await copyError { try await f.copy(["d1/../nope/f"], "/x") } == "\"/nope/f\": not found")
+    }
+
+    @Test func parentsOwnershipAndExistingDirectories() async throws {
+        let f = try CopyFixture()
+        try put(f.context + "/src/f", "f")
+        try await f.copy(["src/f"], "/x/y/z/") { $0.owner = .init(uid: 1000, gid: 1001) }
+        for dir in ["/x", "/x/y", "/x/y/z"] {
+            #expect(f.mode(dir) == 0o755)
+            #expect(f.owner(dir) == [1000, 1001])
+        }
+        #expect(f.owner("/x/y/z/f") == [1000, 1001])
+
+        // An existing directory keeps its owner and mode; one below it is also left alone.
+        try FileManager.default.createDirectory(atPath: f.rootfs + "/app/sub", withIntermediateDirectories: true)
+        chmod(f.rootfs + "/app", 0o700)
+        chown(f.rootfs + "/app", 5, 6)
+        chmod(f.rootfs + "/app/sub", 0o711)
+        try put(f.context + "/src/sub/g", "g")
+        try await f.copy(["src"], "/app") { $0.owner = .init(uid: 7, gid: 7) }
+        #expect(f.mode("/app") == 0o700 && f.owner("/app") == [5, 6])
+        #expect(f.mode("/app/sub") == 0o711)
+        #expect(f.owner("/app/sub/g") == [7, 7])
+    }
+
+    @Test func chmodOctalAndSymbolic() async throws {
+        let f = try CopyFixture()
+        try put(f.context + "/d/file", "x", mode: 0o644)
+        try put(f.context + "/d/tool", "x", mode: 0o755)
+        try await f.copy(["d"], "/o") { $0.chmod = .octal(0o600) }
+        #expect(f.mode("/o/file") == 0o600 && f.mode("/o/tool") == 0o600)
+        try FileManager.default.createDirectory(atPath: f.context + "/d/sub", withIntermediateDirectories: true)
+        chmod(f.context + "/d/sub", 0o700)
+        let symbolic = try Chmod.parse("go-rwx,a+X")
+        try await f.copy(["d"], "/s") { $0.chmod = symbolic }
+        #expect(f.mode("/s/file") == 0o600)
+        #expect(f.mode("/s/tool") == 0o711)
+        #expect(f.mode("/s/sub") == 0o711)
+    }
+
+    @Test func ownershipFromContextAndFromStage() async throws {
+        let f = try CopyFixture()
+        try put(f.context + "/f", "f")
+        chown(f.context + "/f", 1234, 4321)
+        try await f.copy(["f"], "/ctx")
+        #expect(f.owner("/ctx") == [0, 0])
+        try await f.copy(["f"], "/stage", fromDirectory: true)
+        #expect(f.owner("/stage") == [1234, 4321])
+    }
+
+    @Test func parentsFlag() async throws {
+        let f = try CopyFixture()
+        try put(f.context + "/a/b/c.txt", "c")
+        try put(f.context + "/a/b2/c.txt", "c2")
+        try put(f.context + "/x/y/z", "z")
+        try await f.copy(["a/*/c.txt", "./x/./y/z"], "/dst/") { $0.parents = true }
+        #expect(tree(f.rootfs + "/dst") == ["a", "a/b", "a/b/c.txt", "a/b2", "a/b2/c.txt", "y", "y/z"])
+    }
+
+    @Test func excludeAndDockerignore() async throws {
+        let f = try CopyFixture()
+        try put(f.context + "/keep.txt", "k")
+        try put(f.context + "/drop.log", "d")
+        try put(f.context + "/sub/deep.log", "d")
+        try put(f.context + "/sub/ok", "o")
+        try put(f.context + "/secret", "s")
+        try await f.copy(["."], "/app", ignore: ["secret"]) { $0.excludes = ["*.log", "**/*.log"] }
+        #expect(tree(f.rootfs + "/app") == ["keep.txt", "sub", "sub/ok"])
+        try await f.copy(["*"], "/w/") { $0.excludes = ["*.log", "sub"] }
+        #expect(tree(f.rootfs + "/w") == ["keep.txt", "secret"])
+        #expect(await copyError { try await f.copy(["secret"], "/s", ignore: ["secret"]) } == "\"/secret\": not found")
+    }
+
+    @Test func symlinksInContextStayInside() async throws {
+        let f = try CopyFixture()
+        let outside = try f.scratch.sub("outside")
+        try put(outside + "/passwd", "host secret")
+        try put(f.context + "/etc/passwd", "context copy")
+        try FileManager.default.createSymbolicLink(atPath: f.context + "/abs", withDestinationPath: "/etc/passwd")
+        try FileManager.default.createSymbolicLink(atPath: f.context + "/rel", withDestinationPath: "../outside/passwd")
+        try FileManager.default.createSymbolicLink(atPath: f.context + "/dirlink", withDestinationPath: "../../..")
+        try await f.copy(["abs"], "/a")
+        #expect(text(f.rootfs + "/a") == "context copy", "an absolute link resolves inside the context")
+        #expect(await copyError { try await f.copy(["rel"], "/r") } == "\"/rel\": not found")
+        try await f.copy(["dirlink/etc/passwd"], "/d")
+        #expect(text(f.rootfs + "/d") == "context copy")
+        // Inside a copied directory, links are copied as links, not followed.
+        try await f.copy(["."], "/all/")
+        #expect(lstatOf(f.rootfs + "/all/rel").map { $0.st_mode & S_IFMT } == S_IFLNK)
+    }
+
+    @Test func destinationSymlinksInRootfsAreClamped() async throws {
+        let f = try CopyFixture()
+        try put(f.context + "/f", "f")
+        try put(f.context + "/dir/g", "g")
+        let hostTarget = f.scratch.path + "/escaped"
+        try FileManager.default.createSymbolicLink(atPath: f.rootfs + "/app", withDestinationPath: "../../../../../../" + hostTarget)
+        try FileManager.default.createSymbolicLink(atPath: f.rootfs + "/abs", withDestinationPath: hostTarget)
+        try await f.copy(["f"], "/app/")
+        try await f.copy(["dir"], "/abs/sub")
+        #expect(!FileManager.default.fileExists(atPath: hostTarget))
+        #expect(text(f.rootfs + hostTarget + "/f") == "f")
+        #expect(text(f.rootfs + hostTarget + "/sub/g") == "g")
+        // A file replacing a symlink in a directory replaces the link, never writes through it.
+        try put(f.scratch.path + "/victim", "v")
+        try FileManager.default.createDirectory(atPath: f.rootfs + "/d", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: f.rootfs + "/d/f", withDestinationPath: f.scratch.path + "/victim")
+        try await f.copy(["f"], "/d/")
+        #expect(text(f.scratch.path + "/victim") == "v")
+        #expect(text(f.rootfs + "/d/f") == "f")
+        // A directory over an existing file fails like BuildKit.
+        try put(f.rootfs + "/plain", "p")
+        try FileManager.default.createDirectory(atPath: f.context + "/tree/plain", withIntermediateDirectories: true)
+        #expect(await copyError { try await f.copy(["tree"], "/") } == "cannot copy to non-directory: /plain")
+    }
+
+    @Test func heredocSources() async throws {
+        let f = try CopyFixture()
+        let request = CopyRequest(sources: [.heredoc(name: "EOF", contents: Array("hello\n".utf8))], destination: "/etc/greeting")
+        try await f.run(request)
+        #expect(text(f.rootfs + "/etc/greeting") == "hello\n")
+        #expect(f.mode("/etc/greeting") == 0o644)
+        let two = CopyRequest(sources: [.heredoc(name: "one", contents: [0x31]), .heredoc(name: "two", contents: [0x32])],
+                              destination: "/h/")
+        try await f.run(two)
+        #expect(tree(f.rootfs + "/h") == ["one", "two"])
+    }
+}
+
