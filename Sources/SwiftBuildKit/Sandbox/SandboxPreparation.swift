@@ -1,0 +1,135 @@
+import CSandbox
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The host-side preparation of one run, checked and written before the child starts: a private run directory
+/// under the scratch directory (the overlay mount point, and the files mounted at /etc/hosts, /etc/resolv.conf,
+/// /etc/hostname and the secret targets), the overlay options and the mount list in the child's order.
+struct SandboxPreparation: Sendable {
+    let runDirectory: String
+    let rootPath: String
+    let overlayOptions: String?
+    let mounts: [SandboxMountPlan]
+    let workingDirectory: String
+
+    struct SandboxMountPlan: Sendable {
+        var kind: Int32
+        var source: String
+        var target: String
+        var readOnly: Bool
+        var targetIsDirectory: Bool
+        var sizeBytes: Int64
+    }
+
+    /// The longest overlay option string the kernel takes in one page, with room to spare.
+    static let maximumOverlayOptions = 4000
+
+    init(_ spec: SandboxSpec, scratchDirectory: String) throws(SandboxError) {
+        try Self.validate(spec)
+        workingDirectory = SandboxPath.clean(spec.workingDirectory)
+
+        switch spec.root {
+        case .overlay(let lower, let upper, let work):
+            if lower.isEmpty { throw .invalidSpec("an overlay root needs at least one lower directory") }
+            for path in lower + [upper, work] {
+                if !path.hasPrefix("/") { throw .invalidSpec("overlay directory \"\(path)\" is not absolute") }
+                if path.contains(",") || path.contains(":") || path.contains("\\") {
+                    throw .invalidSpec("overlay directory \"\(path)\" contains ',', ':' or '\\'")
+                }
+            }
+            let options = "lowerdir=\(lower.joined(separator: ":")),upperdir=\(upper),workdir=\(work)"
+            if options.utf8.count > Self.maximumOverlayOptions {
+                throw .invalidSpec("\(lower.count) lower directories do not fit in one overlay mount")
+            }
+            overlayOptions = options
+        case .directory(let path):
+            if !path.hasPrefix("/") { throw .invalidSpec("root directory \"\(path)\" is not absolute") }
+            overlayOptions = nil
+        }
+
+        if mkdir(scratchDirectory, 0o700) != 0 && errno != EEXIST {
+            throw .system(operation: "mkdir", path: scratchDirectory, errno: errno)
+        }
+        runDirectory = try Self.makeTemporaryDirectory(in: scratchDirectory)
+        do throws(SandboxError) {
+            switch spec.root {
+            case .overlay:
+                rootPath = runDirectory + "/root"
+                if mkdir(rootPath, 0o755) != 0 { throw SandboxError.system(operation: "mkdir", path: rootPath, errno: errno) }
+            case .directory(let path):
+                rootPath = path
+            }
+            mounts = try Self.planMounts(spec, runDirectory: runDirectory)
+        } catch {
+            SandboxPath.removeTree(runDirectory)
+            throw error
+        }
+    }
+
+    func removeRunDirectory() {
+        SandboxPath.removeTree(runDirectory)
+    }
+
+    private static func validate(_ spec: SandboxSpec) throws(SandboxError) {
+        guard let first = spec.arguments.first, !first.isEmpty else { throw .invalidSpec("no command to run") }
+        var strings = spec.arguments + spec.environment + [spec.workingDirectory, spec.hostname]
+        strings += spec.mounts.map(\.target)
+        for case .bind(let source, _, _) in spec.mounts { strings.append(source) }
+        if strings.contains(where: { $0.utf8.contains(0) }) { throw .invalidSpec("a string contains a NUL byte") }
+        if !spec.workingDirectory.hasPrefix("/") {
+            throw .invalidSpec("working directory \"\(spec.workingDirectory)\" is not absolute")
+        }
+        if spec.hostname.utf8.count > 64 { throw .invalidSpec("hostname \"\(spec.hostname)\" is longer than 64 bytes") }
+        if spec.mounts.count > 200 { throw .invalidSpec("more than 200 mounts") }
+        for mount in spec.mounts {
+            if !mount.target.hasPrefix("/") { throw .invalidSpec("mount target \"\(mount.target)\" is not absolute") }
+            if SandboxPath.clean(mount.target) == "/" { throw .invalidSpec("a mount cannot replace the root") }
+        }
+    }
+
+    private static func makeTemporaryDirectory(in parent: String) throws(SandboxError) -> String {
+        var template = Array((parent + "/sandbox-XXXXXX").utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return false }
+            return mkdtemp(base) != nil
+        }
+        if !made { throw .system(operation: "mkdtemp", path: parent, errno: errno) }
+        return template.withUnsafeBufferPointer { buffer in
+            String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+    }
+
+    private static func planMounts(_ spec: SandboxSpec, runDirectory: String) throws(SandboxError) -> [SandboxMountPlan] {
+        let files = runDirectory + "/files"
+        if mkdir(files, 0o700) != 0 { throw .system(operation: "mkdir", path: files, errno: errno) }
+        var plans: [SandboxMountPlan] = []
+        func file(_ name: String, _ contents: [UInt8], target: String, mode: UInt32 = 0o644, uid: UInt32 = 0,
+                  gid: UInt32 = 0) throws(SandboxError) {
+            let path = files + "/" + name
+            try SandboxPath.writeFile(path, contents, mode: mode, uid: uid, gid: gid)
+            plans.append(SandboxMountPlan(kind: Int32(CSANDBOX_MOUNT_BIND.rawValue), source: path, target: target,
+                                          readOnly: true, targetIsDirectory: false, sizeBytes: 0))
+        }
+        try file("hosts", spec.hostsFile, target: "/etc/hosts")
+        try file("resolv.conf", spec.resolvConf, target: "/etc/resolv.conf")
+        try file("hostname", Array((spec.hostname + "\n").utf8), target: "/etc/hostname")
+        for (index, mount) in spec.mounts.enumerated() {
+            let target = SandboxPath.clean(mount.target)
+            switch mount {
+            case .bind(let source, _, let readOnly):
+                var st = stat()
+                if stat(source, &st) != 0 { throw .system(operation: "stat", path: source, errno: errno) }
+                plans.append(SandboxMountPlan(kind: Int32(CSANDBOX_MOUNT_BIND.rawValue), source: source, target: target,
+                                              readOnly: readOnly, targetIsDirectory: (st.st_mode & S_IFMT) == S_IFDIR,
+                                              sizeBytes: 0))
+            case .tmpfs(_, let size):
+                plans.append(SandboxMountPlan(kind: Int32(CSANDBOX_MOUNT_TMPFS.rawValue), source: "", target: target,
+                                              readOnly: false, targetIsDirectory: true, sizeBytes: max(size ?? 0, 0)))
+            case .file(let contents, _, let mode, let uid, let gid):
+                try file("mount-\(index)", contents, target: target, mode: mode, uid: uid, gid: gid)
+            }
+        }
+        return plans
+    }
+}
