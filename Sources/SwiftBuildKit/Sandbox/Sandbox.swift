@@ -21,24 +21,24 @@ public struct Sandbox: Sendable {
     /// Runs the process; output (stdout and stderr interleaved) is streamed to `output`, from another thread, in
     /// the order it was written. Returns the exit status (128 + signal if killed). Task cancellation kills the whole
     /// process tree (SIGKILL to PID 1 of its namespace) and throws `.cancelled` once it is gone.
-    public func run(_ spec: SandboxSpec, output: @Sendable ([UInt8]) -> Void) async throws(SandboxError) -> Int32 {
+    /// (`output` is escaping: the waiting thread holds it until it has handed over the result.)
+    public func run(_ spec: SandboxSpec, output: @escaping @Sendable ([UInt8]) -> Void) async throws(SandboxError)
+        -> Int32 {
         if Task.isCancelled { throw .cancelled }
         let preparation = try SandboxPreparation(spec, scratchDirectory: scratchDirectory)
         defer { preparation.removeRunDirectory() }
         let control = SandboxProcessControl()
-        let result: Result<Int32, SandboxError> = await withoutActuallyEscaping(output) { output in
-            await withTaskCancellationHandler {
-                await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, SandboxError>, Never>) in
-                    let job = SandboxJob(spec: spec, preparation: preparation, control: control, output: output) {
-                        continuation.resume(returning: $0)
-                    }
-                    if let failure = SandboxThread.start({ job.run() }) {
-                        continuation.resume(returning: .failure(failure))
-                    }
+        let result: Result<Int32, SandboxError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, SandboxError>, Never>) in
+                let job = SandboxJob(spec: spec, preparation: preparation, control: control, output: output) {
+                    continuation.resume(returning: $0)
                 }
-            } onCancel: {
-                control.cancel()
+                if let failure = SandboxThread.start({ job.run() }) {
+                    continuation.resume(returning: .failure(failure))
+                }
             }
+        } onCancel: {
+            control.cancel()
         }
         return try result.get()
     }
