@@ -247,4 +247,97 @@ struct SandboxTests {
             try await f.run(spec)
         }
     }
+
+    @Test func layeredLowersTopFirstWithWhiteouts() async throws {
+        try await withMountCheck {
+            let f = try Fixture()
+            // A second layer on top of the busybox one: it deletes /etc/group and /proc (both present below).
+            let top = try f.scratch.directory("top")
+            _ = try f.scratch.directory("lower/proc")
+            _ = try f.scratch.directory("top/etc")
+            try BusyboxRootfs.write(top + "/etc/added", Array("top".utf8))
+            #expect(mknod(top + "/etc/group", S_IFCHR | 0o600, 0) == 0)
+            #expect(mknod(top + "/proc", S_IFCHR | 0o600, 0) == 0)
+            var spec = f.spec("cat /etc/added; echo; test -e /etc/group; echo group:$?; test -d /proc/self; echo proc:$?")
+            spec.root = .overlay(lower: [top, f.lower], upper: f.upper, work: f.work)
+            let result = try await f.run(spec)
+            #expect(result.output == "top\ngroup:1\nproc:0\n")
+            // The /proc stub made over a lower whiteout and the copied-up /etc are both gone.
+            #expect(treeListing(f.upper) == [])
+        }
+    }
+
+    @Test func aCopiedUpParentTheCommandChangedIsKept() async throws {
+        try await withMountCheck {
+            let f = try Fixture()
+            let result = try await f.run(f.spec("chmod 700 /etc"))
+            #expect(result.status == 0)
+            #expect(treeListing(f.upper) == ["d etc"])
+        }
+    }
+
+    @Test func devProcSysAndCapabilities() async throws {
+        try await withMountCheck {
+            let f = try Fixture()
+            let script = """
+                for d in null zero full random urandom tty; do test -c /dev/$d || echo missing $d; done; \
+                test -c /dev/pts/ptmx || echo no pts; echo x > /dev/shm/f && echo shm ok; \
+                touch /sys/x 2>/dev/null || echo sys ro; test -d /sys/class && echo sys ok; \
+                cat; echo stdin empty; hostname other 2>/dev/null || echo no sys_admin; \
+                stat -c %A /tmp/../tmp /dev/shm
+                """
+            let result = try await f.run(f.spec(script))
+            #expect(result.output == "shm ok\nsys ro\nsys ok\nstdin empty\nno sys_admin\ndrwxrwxrwt\ndrwxrwxrwt\n")
+            #expect(treeListing(f.upper) == [])
+        }
+    }
+
+    @Test func anUnprivilegedUserCannotWriteRootFiles() async throws {
+        try await withMountCheck {
+            let f = try Fixture()
+            var spec = f.spec("touch /etc/x 2>/dev/null; echo $?; touch /tmp/mine; stat -c %u:%g /tmp/mine")
+            spec.uid = 1000
+            spec.gid = 1000
+            let result = try await f.run(spec)
+            #expect(result.output == "1\n1000:1000\n")
+            #expect(treeListing(f.upper) == ["d tmp", "f tmp/mine"])
+        }
+    }
+
+    @Test func largeOutputStreamsInOrder() async throws {
+        try await withMountCheck {
+            let f = try Fixture()
+            let result = try await f.run(f.spec("i=0; while [ $i -lt 20000 ]; do echo line $i; i=$((i+1)); done"))
+            #expect(result.status == 0)
+            let lines = result.output.split(separator: "\n")
+            #expect(lines.count == 20000)
+            #expect(lines.first == "line 0" && lines.last == "line 19999")
+        }
+    }
+
+    @Test func concurrentRunsAreIndependent() async throws {
+        try await withMountCheck {
+            let a = try Fixture()
+            let b = try Fixture()
+            async let first = a.run(a.spec("echo a > /a; echo $$"))
+            async let second = b.run(b.spec("echo b > /b; echo $$"))
+            let (ra, rb) = try await (first, second)
+            #expect(ra.output == "1\n" && rb.output == "1\n")
+            #expect(treeListing(a.upper) == ["f a"])
+            #expect(treeListing(b.upper) == ["f b"])
+        }
+    }
+
+    @Test func setupFailuresNameTheStepAndPath() async throws {
+        try await withMountCheck {
+            let f = try Fixture()
+            var spec = f.spec("true")
+            spec.mounts = [.tmpfs(target: "/etc/passwd/inside", sizeBytes: nil)]
+            await #expect(throws: SandboxError.setupFailed(step: "stat", path: "/etc/passwd/inside", errno: ENOTDIR)) {
+                try await f.run(spec)
+            }
+            #expect(treeListing(f.upper) == [])
+        }
+    }
+
 }
