@@ -189,6 +189,30 @@ static void limit_capabilities(void) {
     prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 }
 
+// Writes file mount `index` as "<directory>/<index>" with its contents, owner and mode; returns its path.
+static const char *make_file(const char *directory, int index, const struct csandbox_mount *m) {
+    static char file_path[PATH_MAX];
+    size_t at = append(0, directory);
+    at = append(at, "/");
+    at = append_int(at, index);
+    if (at >= sizeof(file_path)) { errno = ENAMETOOLONG; fail("file mount", m->target); }
+    memcpy(file_path, line, at);
+    file_path[at] = '\0';
+    int fd = open(file_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) fail("create", m->target);
+    long long done = 0;
+    while (done < m->contents_length) {
+        ssize_t w = write(fd, m->contents + done, (size_t)(m->contents_length - done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) fail("write", m->target);
+        done += w;
+    }
+    if (fchown(fd, m->uid, m->gid) != 0) fail("chown", m->target);
+    if (fchmod(fd, m->mode & 07777) != 0) fail("chmod", m->target);
+    close(fd);
+    return file_path;
+}
+
 // ---- exec with a PATH lookup inside the new root ----
 
 static const char *path_variable(const char *const *envp) {
@@ -257,18 +281,30 @@ static int child_main(void *argument) {
     // Nothing mounted from here on may propagate back to the host.
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("make-private", "/");
 
-    // Bind sources are detached copies taken while the host tree is still reachable.
+    // Bind sources are detached copies taken while the host tree is still reachable; file mounts are made on a
+    // tmpfs mounted (in this namespace only) on the files directory, then detached the same way.
     if (c->mount_count > CSANDBOX_MAX_MOUNTS) { errno = E2BIG; fail("mounts", ""); }
+    int files_mounted = 0;
     for (int i = 0; i < c->mount_count; i++) {
+        const struct csandbox_mount *m = &c->mounts[i];
         bind_fds[i] = -1;
-        if (c->mounts[i].kind != CSANDBOX_MOUNT_BIND) continue;
-        int fd = (int)syscall(SYS_open_tree, AT_FDCWD, c->mounts[i].source,
-                              OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-        if (fd < 0) fail("open_tree", c->mounts[i].source);
-        if (c->mounts[i].read_only) {
+        const char *source = m->source;
+        if (m->kind == CSANDBOX_MOUNT_TMPFS) continue;
+        if (m->kind == CSANDBOX_MOUNT_FILE) {
+            if (!c->files_directory) { errno = EINVAL; fail("file mount", m->target); }
+            if (!files_mounted) {
+                if (mount("tmpfs", c->files_directory, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0700") != 0)
+                    fail("mount tmpfs", c->files_directory);
+                files_mounted = 1;
+            }
+            source = make_file(c->files_directory, i, m);
+        }
+        int fd = (int)syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (fd < 0) fail("open_tree", source);
+        if (m->read_only) {
             struct csandbox_mount_attr attr = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
             if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0)
-                fail("mount_setattr", c->mounts[i].source);
+                fail("mount_setattr", source);
         }
         bind_fds[i] = fd;
     }
@@ -294,7 +330,7 @@ static int child_main(void *argument) {
     for (int i = 0; i < c->mount_count; i++) {
         const struct csandbox_mount *m = &c->mounts[i];
         make_path(m->target, !m->target_is_directory, 1, NULL, 0);
-        if (m->kind == CSANDBOX_MOUNT_BIND) {
+        if (m->kind != CSANDBOX_MOUNT_TMPFS) {
             if (syscall(SYS_move_mount, bind_fds[i], "", AT_FDCWD, m->target,
                         MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) != 0)
                 fail("move_mount", m->target);

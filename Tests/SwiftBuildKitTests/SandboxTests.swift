@@ -340,4 +340,27 @@ struct SandboxTests {
         }
     }
 
+
+    @Test func fileMountContentsNeverReachTheHostDisk() async throws {
+        try await withMountCheck {
+            let f = try Fixture()
+            var spec = f.spec("cat /run/secrets/token; sleep 0.5")
+            spec.mounts = [.file(contents: Array("s3cr3t".utf8), target: "/run/secrets/token", mode: 0o400, uid: 0, gid: 0)]
+            let watcher = Task {
+                var seen: [String] = []
+                for _ in 0..<20 {
+                    seen += treeListing(f.scratch.path + "/sandbox")
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                return seen
+            }
+            let result = try await f.run(spec)
+            #expect(result.output == "s3cr3t")
+            let seen = try await watcher.value
+            // The run directory exists on the host with its empty mount points, never with a file in them.
+            #expect(!seen.isEmpty)
+            #expect(seen.allSatisfy { $0.hasPrefix("d ") })
+        }
+    }
+
 }

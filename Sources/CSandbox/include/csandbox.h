@@ -6,15 +6,21 @@
 // as PID 1 of its PID namespace. Everything the child mounts lives in its own mount namespace only.
 #include <sys/types.h>
 
-enum csandbox_mount_kind { CSANDBOX_MOUNT_BIND = 0, CSANDBOX_MOUNT_TMPFS = 1 };
+enum csandbox_mount_kind { CSANDBOX_MOUNT_BIND = 0, CSANDBOX_MOUNT_TMPFS = 1, CSANDBOX_MOUNT_FILE = 2 };
 
 struct csandbox_mount {
     int kind;                 // csandbox_mount_kind
-    const char *source;       // host path (bind); unused for tmpfs
+    const char *source;       // host path (bind); unused otherwise
     const char *target;       // absolute path inside the new root
-    int read_only;            // bind: remount read-only
+    int read_only;            // bind and file: read-only
     int target_is_directory;  // the stub to create when the target is missing: directory (1) or empty file (0)
     long long size_bytes;     // tmpfs size; 0 = kernel default
+    // file: the contents and metadata of a file made on a private tmpfs (never on disk), bound at the target
+    const unsigned char *contents;
+    long long contents_length;
+    unsigned int mode;
+    uid_t uid;
+    gid_t gid;
 };
 
 struct csandbox_config {
@@ -33,6 +39,7 @@ struct csandbox_config {
     int mount_count;
     int output_fd;                // becomes the child's stdout and stderr
     int report_fd;                // close-on-exec pipe: the child writes its report lines there (see sandbox.c)
+    const char *files_directory;  // an empty host directory where the child mounts the tmpfs holding file mounts
 };
 
 // Starts the child. Returns its pid (in the caller's PID namespace), or -errno.

@@ -34,9 +34,10 @@ struct SandboxJob: Sendable {
             newNetwork: spec.network == .none,
             mounts: preparation.mounts.map {
                 SandboxLaunch.Mount(kind: $0.kind, source: $0.source, target: $0.target, readOnly: $0.readOnly,
-                                    targetIsDirectory: $0.targetIsDirectory, sizeBytes: $0.sizeBytes)
+                                    targetIsDirectory: $0.targetIsDirectory, sizeBytes: $0.sizeBytes,
+                                    contents: $0.contents, mode: $0.mode, uid: $0.uid, gid: $0.gid)
             },
-            outputFD: outputPipe[1], reportFD: reportPipe[1])
+            filesDirectory: preparation.filesDirectory, outputFD: outputPipe[1], reportFD: reportPipe[1])
         let started = control.start { launch.spawn() }
         close(outputPipe[1])
         close(reportPipe[1])

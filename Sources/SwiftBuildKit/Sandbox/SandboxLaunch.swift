@@ -13,9 +13,14 @@ final class SandboxLaunch {
         var readOnly: Bool
         var targetIsDirectory: Bool
         var sizeBytes: Int64
+        var contents: [UInt8]
+        var mode: UInt32
+        var uid: UInt32
+        var gid: UInt32
     }
 
     private var strings: [UnsafeMutablePointer<CChar>] = []
+    private var buffers: [UnsafeMutablePointer<UInt8>] = []
     private let argv: UnsafeMutablePointer<UnsafePointer<CChar>?>
     private let argc: Int
     private let envp: UnsafeMutablePointer<UnsafePointer<CChar>?>
@@ -28,7 +33,7 @@ final class SandboxLaunch {
 
     init(rootPath: String, overlayOptions: String?, arguments: [String], environment: [String],
          workingDirectory: String, uid: UInt32, gid: UInt32, supplementaryGroups: [UInt32], hostname: String,
-         newNetwork: Bool, mounts mountList: [Mount], outputFD: Int32, reportFD: Int32) {
+         newNetwork: Bool, mounts mountList: [Mount], filesDirectory: String, outputFD: Int32, reportFD: Int32) {
         argc = arguments.count
         envc = environment.count
         groupCount = supplementaryGroups.count
@@ -52,6 +57,14 @@ final class SandboxLaunch {
             entry.read_only = m.readOnly ? 1 : 0
             entry.target_is_directory = m.targetIsDirectory ? 1 : 0
             entry.size_bytes = m.sizeBytes
+            let contents = UnsafeMutablePointer<UInt8>.allocate(capacity: max(m.contents.count, 1))
+            contents.initialize(from: m.contents, count: m.contents.count)
+            buffers.append(contents)
+            entry.contents = UnsafePointer(contents)
+            entry.contents_length = Int64(m.contents.count)
+            entry.mode = m.mode
+            entry.uid = m.uid
+            entry.gid = m.gid
             (mounts + i).initialize(to: entry)
         }
         var c = csandbox_config()
@@ -70,11 +83,13 @@ final class SandboxLaunch {
         c.mount_count = Int32(mountCount)
         c.output_fd = outputFD
         c.report_fd = reportFD
+        c.files_directory = UnsafePointer(keep(filesDirectory))
         config.initialize(to: c)
     }
 
     deinit {
         for s in strings { s.deallocate() }
+        for b in buffers { b.deallocate() }
         argv.deallocate()
         envp.deallocate()
         groups.deallocate()

@@ -3,7 +3,7 @@ import CSys
 import Glibc
 #endif
 
-/// Path helpers of the sandbox: lexical cleaning of paths inside the rootfs, host-side files and removal.
+/// Path helpers of the sandbox: lexical cleaning of paths inside the rootfs, and removal of its run directories.
 enum SandboxPath {
     /// Absolute, without `.`, empty components or trailing slashes; `..` clamped at the root (as Go's path.Clean).
     static func clean(_ path: String) -> String {
@@ -14,23 +14,6 @@ enum SandboxPath {
             parts.append(component)
         }
         return "/" + parts.joined(separator: "/")
-    }
-
-    static func writeFile(_ path: String, _ contents: [UInt8], mode: UInt32, uid: UInt32, gid: UInt32) throws(SandboxError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        if fd < 0 { throw .system(operation: "create", path: path, errno: errno) }
-        defer { close(fd) }
-        var done = 0
-        while done < contents.count {
-            let n = contents.withUnsafeBytes { raw in write(fd, raw.baseAddress.map { $0 + done }, contents.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .system(operation: "write", path: path, errno: errno)
-            }
-            done += n
-        }
-        if fchown(fd, uid, gid) != 0 { throw .system(operation: "chown", path: path, errno: errno) }
-        if fchmod(fd, mode_t(mode & 0o7777)) != 0 { throw .system(operation: "chmod", path: path, errno: errno) }
     }
 
     /// Removes a tree the sandbox made on the host (never following symbolic links); errors are ignored.

@@ -3,15 +3,17 @@ import CSandbox
 import Glibc
 #endif
 
-/// The host-side preparation of one run, checked and written before the child starts: a private run directory
-/// under the scratch directory (the overlay mount point, and the files mounted at /etc/hosts, /etc/resolv.conf,
-/// /etc/hostname and the secret targets), the overlay options and the mount list in the child's order.
+/// The host-side preparation of one run, checked before the child starts: a private run directory under the
+/// scratch directory (the overlay mount point, and an empty directory on which the child mounts a private tmpfs for
+/// /etc/hosts, /etc/resolv.conf, /etc/hostname and the file mounts: their contents never reach the disk), the
+/// overlay options and the mount list in the child's order.
 struct SandboxPreparation: Sendable {
     let runDirectory: String
     let rootPath: String
     let overlayOptions: String?
     let mounts: [SandboxMountPlan]
     let workingDirectory: String
+    let filesDirectory: String
 
     struct SandboxMountPlan: Sendable {
         var kind: Int32
@@ -20,6 +22,10 @@ struct SandboxPreparation: Sendable {
         var readOnly: Bool
         var targetIsDirectory: Bool
         var sizeBytes: Int64
+        var contents: [UInt8] = []
+        var mode: UInt32 = 0
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
     }
 
     /// The longest overlay option string the kernel takes in one page, with room to spare.
@@ -52,6 +58,7 @@ struct SandboxPreparation: Sendable {
             throw .system(operation: "mkdir", path: scratchDirectory, errno: errno)
         }
         runDirectory = try Self.makeTemporaryDirectory(in: scratchDirectory)
+        filesDirectory = runDirectory + "/files"
         do throws(SandboxError) {
             switch spec.root {
             case .overlay:
@@ -60,7 +67,10 @@ struct SandboxPreparation: Sendable {
             case .directory(let path):
                 rootPath = path
             }
-            mounts = try Self.planMounts(spec, runDirectory: runDirectory)
+            if mkdir(filesDirectory, 0o700) != 0 {
+                throw SandboxError.system(operation: "mkdir", path: filesDirectory, errno: errno)
+            }
+            mounts = try Self.planMounts(spec)
         } catch {
             SandboxPath.removeTree(runDirectory)
             throw error
@@ -100,21 +110,17 @@ struct SandboxPreparation: Sendable {
         }
     }
 
-    private static func planMounts(_ spec: SandboxSpec, runDirectory: String) throws(SandboxError) -> [SandboxMountPlan] {
-        let files = runDirectory + "/files"
-        if mkdir(files, 0o700) != 0 { throw .system(operation: "mkdir", path: files, errno: errno) }
+    private static func planMounts(_ spec: SandboxSpec) throws(SandboxError) -> [SandboxMountPlan] {
         var plans: [SandboxMountPlan] = []
-        func file(_ name: String, _ contents: [UInt8], target: String, mode: UInt32 = 0o644, uid: UInt32 = 0,
-                  gid: UInt32 = 0) throws(SandboxError) {
-            let path = files + "/" + name
-            try SandboxPath.writeFile(path, contents, mode: mode, uid: uid, gid: gid)
-            plans.append(SandboxMountPlan(kind: Int32(CSANDBOX_MOUNT_BIND.rawValue), source: path, target: target,
-                                          readOnly: true, targetIsDirectory: false, sizeBytes: 0))
+        func file(_ contents: [UInt8], target: String, mode: UInt32 = 0o644, uid: UInt32 = 0, gid: UInt32 = 0) {
+            plans.append(SandboxMountPlan(kind: Int32(CSANDBOX_MOUNT_FILE.rawValue), source: "", target: target,
+                                          readOnly: true, targetIsDirectory: false, sizeBytes: 0,
+                                          contents: contents, mode: mode, uid: uid, gid: gid))
         }
-        try file("hosts", spec.hostsFile, target: "/etc/hosts")
-        try file("resolv.conf", spec.resolvConf, target: "/etc/resolv.conf")
-        try file("hostname", Array((spec.hostname + "\n").utf8), target: "/etc/hostname")
-        for (index, mount) in spec.mounts.enumerated() {
+        file(spec.hostsFile, target: "/etc/hosts")
+        file(spec.resolvConf, target: "/etc/resolv.conf")
+        file(Array((spec.hostname + "\n").utf8), target: "/etc/hostname")
+        for mount in spec.mounts {
             let target = SandboxPath.clean(mount.target)
             switch mount {
             case .bind(let source, _, let readOnly):
@@ -127,7 +133,7 @@ struct SandboxPreparation: Sendable {
                 plans.append(SandboxMountPlan(kind: Int32(CSANDBOX_MOUNT_TMPFS.rawValue), source: "", target: target,
                                               readOnly: false, targetIsDirectory: true, sizeBytes: max(size ?? 0, 0)))
             case .file(let contents, _, let mode, let uid, let gid):
-                try file("mount-\(index)", contents, target: target, mode: mode, uid: uid, gid: gid)
+                file(contents, target: target, mode: mode, uid: uid, gid: gid)
             }
         }
         return plans
