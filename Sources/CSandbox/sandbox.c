@@ -4,10 +4,12 @@
 // and touches its own stack and static buffers: no malloc, no stdio, no glibc wrappers that assume they know the
 // thread list (ids are changed with raw syscalls).
 //
-// Report lines the child writes to the close-on-exec report pipe (EOF without an error line = exec succeeded):
-//   "S <path>\n"                 a mount-point stub the child created (a directory or an empty file)
-//   "E <step>\t<errno>\t<path>\n" a setup step failed; the child exits 126
-//   "N <name>\n"                 the executable was not found; the child exits 127
+// Report records the child writes to the close-on-exec report pipe, each ended by a NUL byte (paths cannot hold
+// one); EOF without an error record means exec succeeded:
+//   "S <path>"                  a mount-point stub the child created (a directory or an empty file), as the path
+//                               it resolves to inside the new root when /proc can tell
+//   "E <step>\t<errno>\t<path>" a setup step failed; the child exits 126
+//   "N <name>"                  the executable was not found; the child exits 127
 #define _GNU_SOURCE
 #include "csandbox.h"
 
@@ -73,7 +75,7 @@ static size_t append_int(size_t at, int value) {
 }
 
 static void send_line(size_t length) {
-    line[length++] = '\n';
+    line[length++] = '\0';
     size_t done = 0;
     while (done < length) {
         ssize_t w = write(REPORT_FD, line + done, length - done);
@@ -83,8 +85,27 @@ static void send_line(size_t length) {
     }
 }
 
+// Reports a stub by the path it really has (through symbolic links such as /var/run -> /run), read back from
+// /proc/self/fd; before /proc is mounted, by the path as given.
 static void report_stub(const char *path) {
-    send_line(append(append(0, "S "), path));
+    static char resolved[PATH_MAX];
+    static char fd_link[32];
+    int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    ssize_t n = -1;
+    if (fd >= 0) {
+        size_t at = append(0, "/proc/self/fd/");
+        at = append_int(at, fd);
+        memcpy(fd_link, line, at);
+        fd_link[at] = '\0';
+        n = readlink(fd_link, resolved, sizeof(resolved) - 1);
+        close(fd);
+    }
+    if (n > 0 && resolved[0] == '/') {
+        resolved[n] = '\0';
+        send_line(append(append(0, "S "), resolved));
+    } else {
+        send_line(append(append(0, "S "), path));
+    }
 }
 
 static __attribute__((noreturn)) void fail(const char *step, const char *path) {

@@ -363,4 +363,19 @@ struct SandboxTests {
         }
     }
 
+
+    @Test func stubsBehindSymbolicLinksAreRemovedToo() async throws {
+        try await withMountCheck {
+            let f = try Fixture()
+            _ = try f.scratch.directory("lower/run")
+            _ = try f.scratch.directory("lower/var")
+            #expect(symlink("../run", f.lower + "/var/run") == 0)
+            var spec = f.spec("test -d /run/cache/x && echo mounted")
+            spec.mounts = [.tmpfs(target: "/var/run/cache/x", sizeBytes: nil)]
+            let result = try await f.run(spec)
+            #expect(result.output == "mounted\n")
+            #expect(treeListing(f.upper) == [])
+        }
+    }
+
 }

@@ -104,7 +104,7 @@ struct SandboxReport {
     var error: SandboxError?
 
     init(_ bytes: [UInt8]) {
-        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+        for line in bytes.split(separator: 0) {
             guard line.count >= 2 else { continue }
             let tag = line[line.startIndex]
             let rest = String(decoding: line.dropFirst(2), as: UTF8.self)
