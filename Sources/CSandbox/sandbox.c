@@ -47,6 +47,14 @@
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
 #endif
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#endif
+#ifndef FSMOUNT_CLOEXEC
+#define FSMOUNT_CLOEXEC 0x00000001
+#endif
+#define CSANDBOX_FSCONFIG_SET_STRING 1
+#define CSANDBOX_FSCONFIG_CMD_CREATE 6
 struct csandbox_mount_attr { unsigned long long attr_set, attr_clr, propagation, userns_fd; };
 
 #define CSANDBOX_MAX_MOUNTS 256
@@ -234,6 +242,36 @@ static const char *make_file(const char *directory, int index, const struct csan
     return file_path;
 }
 
+// The overlay root at root_path: with fsopen/fsconfig/fsmount (one "lowerdir+" per layer), else with mount(2)
+// and the option string when the kernel does not know "lowerdir+".
+static void mount_overlay(const struct csandbox_config *c) {
+    int fs = (int)syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC);
+    int old_api = fs < 0;
+    for (int i = 0; !old_api && i < c->overlay_lower_count; i++) {
+        if (syscall(SYS_fsconfig, fs, CSANDBOX_FSCONFIG_SET_STRING, "lowerdir+", c->overlay_lower[i], 0) != 0) {
+            if (i > 0 || errno != EINVAL) fail("overlay lowerdir", c->overlay_lower[i]);
+            old_api = 1;
+        }
+    }
+    if (old_api) {
+        if (fs >= 0) close(fs);
+        if (!c->overlay_options) { errno = E2BIG; fail("mount overlay", c->root_path); }
+        if (mount("overlay", c->root_path, "overlay", 0, c->overlay_options) != 0) fail("mount overlay", c->root_path);
+        return;
+    }
+    if (syscall(SYS_fsconfig, fs, CSANDBOX_FSCONFIG_SET_STRING, "upperdir", c->overlay_upper, 0) != 0)
+        fail("overlay upperdir", c->overlay_upper);
+    if (syscall(SYS_fsconfig, fs, CSANDBOX_FSCONFIG_SET_STRING, "workdir", c->overlay_work, 0) != 0)
+        fail("overlay workdir", c->overlay_work);
+    if (syscall(SYS_fsconfig, fs, CSANDBOX_FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) fail("mount overlay", c->root_path);
+    int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+    if (mnt < 0) fail("fsmount overlay", c->root_path);
+    if (syscall(SYS_move_mount, mnt, "", AT_FDCWD, c->root_path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        fail("move_mount overlay", c->root_path);
+    close(mnt);
+    close(fs);
+}
+
 // ---- exec with a PATH lookup inside the new root ----
 
 static const char *path_variable(const char *const *envp) {
@@ -331,8 +369,8 @@ static int child_main(void *argument) {
     }
 
     // The root filesystem, then pivot into it; the old root is detached at once.
-    if (c->overlay_options) {
-        if (mount("overlay", c->root_path, "overlay", 0, c->overlay_options) != 0) fail("mount overlay", c->root_path);
+    if (c->overlay_lower_count > 0) {
+        mount_overlay(c);
     } else if (mount(c->root_path, c->root_path, NULL, MS_BIND | MS_REC, NULL) != 0) {
         fail("bind root", c->root_path);
     }

@@ -378,4 +378,51 @@ struct SandboxTests {
         }
     }
 
+
+    @Test func manyLayersAndPathsWithCommasAndColons() async throws {
+        try await withMountCheck {
+            let f = try Fixture()
+            // 60 layers whose paths alone are longer than one overlay option string can be, each with one file.
+            var layers: [String] = []
+            for i in 0..<60 {
+                let layer = try f.scratch.directory("layer,with:odd-name-\(i)-" + String(repeating: "x", count: 60))
+                try BusyboxRootfs.write(layer + "/f\(i)", Array("\(i)".utf8))
+                try BusyboxRootfs.write(layer + "/shadowed", Array("\(i)".utf8))
+                layers.append(layer)
+            }
+            var spec = f.spec("cat /f0 /f59 /shadowed")
+            spec.root = .overlay(lower: layers + [f.lower], upper: f.upper, work: f.work)
+            let result = try await f.run(spec)
+            #expect(result.status == 0)
+            #expect(result.output == "0590")   // the first lower is the top one
+            #expect(treeListing(f.upper) == [])
+        }
+    }
+
+    @Test func scratchRootWithoutLowerLayers() async throws {
+        try await withMountCheck {
+            let f = try Fixture()
+            let spec = SandboxSpec(root: .overlay(lower: [], upper: f.upper, work: f.work),
+                                   arguments: ["/bin/sh", "-c", "echo hi > /file; /bin/ls /"],
+                                   mounts: [.bind(source: f.lower + "/bin", target: "/bin", readOnly: true)])
+            let result = try await f.run(spec)
+            #expect(result.status == 0)
+            #expect(result.output == "bin\ndev\netc\nfile\nproc\nsys\n")
+            #expect(treeListing(f.upper) == ["f file"])
+        }
+    }
+
+    @Test func cancellationBeforeStartRunsNothing() async throws {
+        try await withMountCheck {
+            let f = try Fixture()
+            let task = Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                return try await f.run(f.spec("touch /ran"))
+            }
+            await #expect(throws: SandboxError.cancelled) { try await task.value }
+            #expect(treeListing(f.upper) == [])
+            #expect(treeListing(f.scratch.path + "/sandbox") == [])
+        }
+    }
+
 }

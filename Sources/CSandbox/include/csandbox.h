@@ -25,7 +25,14 @@ struct csandbox_mount {
 
 struct csandbox_config {
     const char *root_path;        // overlay mount point, or the root directory itself
-    const char *overlay_options;  // "lowerdir=...,upperdir=...,workdir=..." or NULL for a plain directory root
+    // Overlay root: lower directories top first (count 0 = a plain directory root at root_path), upper, work.
+    // Mounted with the new mount API ("lowerdir+" per layer: no length limit, no escaping); `overlay_options`
+    // ("lowerdir=a:b,upperdir=u,workdir=w", or NULL when it does not fit) is the fallback for older kernels.
+    const char *const *overlay_lower;
+    int overlay_lower_count;
+    const char *overlay_upper;
+    const char *overlay_work;
+    const char *overlay_options;
     const char *const *argv;      // NULL-terminated; argv[0] looked up in PATH of envp inside the new root
     const char *const *envp;      // NULL-terminated
     const char *working_directory;

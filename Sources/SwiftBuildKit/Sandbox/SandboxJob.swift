@@ -27,7 +27,7 @@ struct SandboxJob: Sendable {
             return .failure(.system(operation: "pipe", path: "", errno: code))
         }
         let launch = SandboxLaunch(
-            rootPath: preparation.rootPath, overlayOptions: preparation.overlayOptions,
+            rootPath: preparation.rootPath, overlay: preparation.overlay, overlayOptions: preparation.overlayOptions,
             arguments: spec.arguments, environment: spec.environment,
             workingDirectory: preparation.workingDirectory, uid: spec.uid, gid: spec.gid,
             supplementaryGroups: spec.supplementaryGroups, hostname: spec.hostname,
@@ -95,33 +95,5 @@ struct SandboxJob: Sendable {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         return status
-    }
-}
-
-/// The child's setup report (see sandbox.c): the stubs it created and how its setup ended.
-struct SandboxReport {
-    var stubs: [String] = []
-    var error: SandboxError?
-
-    init(_ bytes: [UInt8]) {
-        for line in bytes.split(separator: 0) {
-            guard line.count >= 2 else { continue }
-            let tag = line[line.startIndex]
-            let rest = String(decoding: line.dropFirst(2), as: UTF8.self)
-            switch tag {
-            case UInt8(ascii: "S"):
-                stubs.append(rest)
-            case UInt8(ascii: "N"):
-                error = .executableNotFound(rest)
-            case UInt8(ascii: "E"):
-                let fields = rest.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
-                let step = fields.first.map(String.init) ?? "setup"
-                let code = fields.count > 1 ? Int32(fields[1]) ?? 0 : 0
-                let path = fields.count > 2 ? String(fields[2]) : ""
-                error = .setupFailed(step: step, path: path, errno: code)
-            default:
-                continue
-            }
-        }
     }
 }

@@ -21,6 +21,7 @@ final class SandboxLaunch {
 
     private var strings: [UnsafeMutablePointer<CChar>] = []
     private var buffers: [UnsafeMutablePointer<UInt8>] = []
+    private let lowers: UnsafeMutablePointer<UnsafePointer<CChar>?>
     private let argv: UnsafeMutablePointer<UnsafePointer<CChar>?>
     private let argc: Int
     private let envp: UnsafeMutablePointer<UnsafePointer<CChar>?>
@@ -31,19 +32,24 @@ final class SandboxLaunch {
     private let mountCount: Int
     private let config: UnsafeMutablePointer<csandbox_config>
 
-    init(rootPath: String, overlayOptions: String?, arguments: [String], environment: [String],
+    init(rootPath: String, overlay: (lower: [String], upper: String, work: String)?, overlayOptions: String?,
+         arguments: [String], environment: [String],
          workingDirectory: String, uid: UInt32, gid: UInt32, supplementaryGroups: [UInt32], hostname: String,
          newNetwork: Bool, mounts mountList: [Mount], filesDirectory: String, outputFD: Int32, reportFD: Int32) {
         argc = arguments.count
         envc = environment.count
         groupCount = supplementaryGroups.count
         mountCount = mountList.count
+        let lowerList = overlay?.lower ?? []
+        lowers = .allocate(capacity: lowerList.count + 1)
         argv = .allocate(capacity: argc + 1)
         envp = .allocate(capacity: envc + 1)
         groups = .allocate(capacity: max(groupCount, 1))
         mounts = .allocate(capacity: max(mountCount, 1))
         config = .allocate(capacity: 1)
 
+        for (i, lower) in lowerList.enumerated() { lowers[i] = UnsafePointer(keep(lower)) }
+        lowers[lowerList.count] = nil
         for (i, argument) in arguments.enumerated() { argv[i] = UnsafePointer(keep(argument)) }
         argv[argc] = nil
         for (i, variable) in environment.enumerated() { envp[i] = UnsafePointer(keep(variable)) }
@@ -69,6 +75,10 @@ final class SandboxLaunch {
         }
         var c = csandbox_config()
         c.root_path = UnsafePointer(keep(rootPath))
+        c.overlay_lower = UnsafePointer(lowers)
+        c.overlay_lower_count = Int32(lowerList.count)
+        c.overlay_upper = overlay.map { UnsafePointer(keep($0.upper)) }
+        c.overlay_work = overlay.map { UnsafePointer(keep($0.work)) }
         c.overlay_options = overlayOptions.map { UnsafePointer(keep($0)) }
         c.argv = UnsafePointer(argv)
         c.envp = UnsafePointer(envp)
@@ -90,6 +100,7 @@ final class SandboxLaunch {
     deinit {
         for s in strings { s.deallocate() }
         for b in buffers { b.deallocate() }
+        lowers.deallocate()
         argv.deallocate()
         envp.deallocate()
         groups.deallocate()

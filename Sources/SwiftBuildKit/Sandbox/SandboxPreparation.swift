@@ -10,6 +10,7 @@ import Glibc
 struct SandboxPreparation: Sendable {
     let runDirectory: String
     let rootPath: String
+    let overlay: (lower: [String], upper: String, work: String)?
     let overlayOptions: String?
     let mounts: [SandboxMountPlan]
     let workingDirectory: String
@@ -35,25 +36,6 @@ struct SandboxPreparation: Sendable {
         try Self.validate(spec)
         workingDirectory = SandboxPath.clean(spec.workingDirectory)
 
-        switch spec.root {
-        case .overlay(let lower, let upper, let work):
-            if lower.isEmpty { throw .invalidSpec("an overlay root needs at least one lower directory") }
-            for path in lower + [upper, work] {
-                if !path.hasPrefix("/") { throw .invalidSpec("overlay directory \"\(path)\" is not absolute") }
-                if path.contains(",") || path.contains(":") || path.contains("\\") {
-                    throw .invalidSpec("overlay directory \"\(path)\" contains ',', ':' or '\\'")
-                }
-            }
-            let options = "lowerdir=\(lower.joined(separator: ":")),upperdir=\(upper),workdir=\(work)"
-            if options.utf8.count > Self.maximumOverlayOptions {
-                throw .invalidSpec("\(lower.count) lower directories do not fit in one overlay mount")
-            }
-            overlayOptions = options
-        case .directory(let path):
-            if !path.hasPrefix("/") { throw .invalidSpec("root directory \"\(path)\" is not absolute") }
-            overlayOptions = nil
-        }
-
         if mkdir(scratchDirectory, 0o700) != 0 && errno != EEXIST {
             throw .system(operation: "mkdir", path: scratchDirectory, errno: errno)
         }
@@ -61,11 +43,21 @@ struct SandboxPreparation: Sendable {
         filesDirectory = runDirectory + "/files"
         do throws(SandboxError) {
             switch spec.root {
-            case .overlay:
+            case .overlay(var lower, let upper, let work):
                 rootPath = runDirectory + "/root"
                 if mkdir(rootPath, 0o755) != 0 { throw SandboxError.system(operation: "mkdir", path: rootPath, errno: errno) }
+                if lower.isEmpty {
+                    // FROM scratch: overlayfs needs a lower directory, so an empty one stands in.
+                    let empty = runDirectory + "/empty"
+                    if mkdir(empty, 0o755) != 0 { throw SandboxError.system(operation: "mkdir", path: empty, errno: errno) }
+                    lower = [empty]
+                }
+                overlay = (lower, upper, work)
+                overlayOptions = Self.overlayOptions(lower: lower, upper: upper, work: work)
             case .directory(let path):
                 rootPath = path
+                overlay = nil
+                overlayOptions = nil
             }
             if mkdir(filesDirectory, 0o700) != 0 {
                 throw SandboxError.system(operation: "mkdir", path: filesDirectory, errno: errno)
@@ -81,12 +73,34 @@ struct SandboxPreparation: Sendable {
         SandboxPath.removeTree(runDirectory)
     }
 
+    /// The mount(2) option string for kernels without "lowerdir+", or nil when it cannot be written (too long,
+    /// or a path with a character the option syntax reserves).
+    private static func overlayOptions(lower: [String], upper: String, work: String) -> String? {
+        if (lower + [upper, work]).contains(where: { $0.contains(",") || $0.contains(":") || $0.contains("\\") }) {
+            return nil
+        }
+        let options = "lowerdir=\(lower.joined(separator: ":")),upperdir=\(upper),workdir=\(work)"
+        return options.utf8.count > maximumOverlayOptions ? nil : options
+    }
+
     private static func validate(_ spec: SandboxSpec) throws(SandboxError) {
         guard let first = spec.arguments.first, !first.isEmpty else { throw .invalidSpec("no command to run") }
         var strings = spec.arguments + spec.environment + [spec.workingDirectory, spec.hostname]
         strings += spec.mounts.map(\.target)
+        switch spec.root {
+        case .overlay(let lower, let upper, let work): strings += lower + [upper, work]
+        case .directory(let path): strings.append(path)
+        }
         for case .bind(let source, _, _) in spec.mounts { strings.append(source) }
         if strings.contains(where: { $0.utf8.contains(0) }) { throw .invalidSpec("a string contains a NUL byte") }
+        switch spec.root {
+        case .overlay(let lower, let upper, let work):
+            for path in lower + [upper, work] where !path.hasPrefix("/") {
+                throw .invalidSpec("overlay directory \"\(path)\" is not absolute")
+            }
+        case .directory(let path):
+            if !path.hasPrefix("/") { throw .invalidSpec("root directory \"\(path)\" is not absolute") }
+        }
         if !spec.workingDirectory.hasPrefix("/") {
             throw .invalidSpec("working directory \"\(spec.workingDirectory)\" is not absolute")
         }
