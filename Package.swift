@@ -7,7 +7,7 @@ import PackageDescription
 //   SwiftBuildArchive → OCI       tar writer, hashing and compression sinks, layer reader
 //   SwiftBuildKit → all three     builder, build context, planning, execution
 //   swiftbuild → Kit              command line
-// C is reached only through the system-library shims below.
+// C is reached only through the system-library shims below and the CSandbox target (the RUN sandbox's child).
 let package = Package(
     name: "swiftbuild",
     platforms: [.macOS(.v14)],
@@ -33,13 +33,15 @@ let package = Package(
         .systemLibrary(name: "CIsal", path: "Sources/CIsal", pkgConfig: "libisal",
                        providers: [.apt(["libisal-dev"])]),
         .systemLibrary(name: "CSys", path: "Sources/CSys"),
+        // The RUN sandbox's child side (clone, mounts, pivot_root, exec): a small plain C target.
+        .target(name: "CSandbox"),
 
         .target(name: "SwiftBuildDockerfile"),
         .target(name: "SwiftBuildOCI", dependencies: ["CCrypto"]),
         .target(name: "SwiftBuildArchive",
                 dependencies: ["SwiftBuildOCI", "CZlib", "CArchive", "CZstd", "CIsal", "CSys"]),
         .target(name: "SwiftBuildKit",
-                dependencies: ["SwiftBuildDockerfile", "SwiftBuildOCI", "SwiftBuildArchive", "CSys"]),
+                dependencies: ["SwiftBuildDockerfile", "SwiftBuildOCI", "SwiftBuildArchive", "CSys", "CSandbox"]),
         .executableTarget(name: "swiftbuild", dependencies: [
             "SwiftBuildKit", "SwiftBuildOCI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
