@@ -184,7 +184,7 @@ public final class SnapshotStore: Sendable {
         if mkdir(path, 0o700) != 0 && errno != EEXIST { throw .system(operation: "mkdir", path: path, errno: errno) }
     }
 
-    private static func writeMarker(_ path: String) throws(SnapshotError) {
+    static func writeMarker(_ path: String) throws(SnapshotError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .system(operation: "open", path: path, errno: errno) }
         _ = fsync(fd)

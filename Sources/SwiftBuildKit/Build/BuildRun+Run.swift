@@ -1,0 +1,207 @@
+import Foundation
+import SwiftBuildDockerfile
+import SwiftBuildOCI
+
+extension BuildRun {
+    /// Runs a RUN step in the sandbox on the overlay (`lowers` + `upper`).
+    func runProcess(_ run: Instruction.Run, step: ResolvedStep, state: StageState, lowers: [String], upper: String,
+                    work: String, scratch: Scratch, node: BuildGraph.Node, stages: [Int: StageState],
+                    stepID: Int) async throws {
+        let config = state.editor.config.config
+        // User and groups come from the image's /etc/passwd and /etc/group (read in a merged view).
+        let user = config.user ?? ""
+        var ids: (uid: UInt32, gid: UInt32, groups: [UInt32]) = (0, 0, [])
+        if !user.isEmpty {
+            let lookupUpper = scratch.path + "/user-upper", lookupWork = scratch.path + "/user-work"
+            try Scratch.makeDirectories([lookupUpper, lookupWork])
+            ids = try await withMergedView(lowers: lowers, upper: lookupUpper, work: lookupWork, scratch: scratch) { merged in
+                try UserResolver.resolve(user, rootfs: merged)
+            }
+        }
+
+        // Environment: the image's ENV, then ARG values it does not override; PATH as BuildKit defaults it.
+        var environment = state.editor.environment
+        for arg in step.arguments where !environment.contains(where: { $0.key == arg.key }) {
+            environment.append(arg)
+        }
+        for (k, v) in request.buildArguments where StageResolver.proxyArguments.contains(k)
+            && !environment.contains(where: { $0.key == k }) {
+            environment.append(.init(key: k, value: v))
+        }
+        if !environment.contains(where: { $0.key == "PATH" }) {
+            environment.insert(.init(key: "PATH", value: ConfigEditor.defaultPath), at: 0)
+        }
+
+        let arguments = try commandLine(run, shell: state.editor.shell)
+        var mounts: [SandboxMount] = []
+        var sourceViews: [(layers: [LayerRef], target: String, source: String, readOnly: Bool)] = []
+        for (i, mount) in run.mounts.enumerated() {
+            let target = mount.target.map { state.editor.absolute($0) } ?? "/"
+            switch mount.kind {
+            case .bind:
+                if let from = mount.from {
+                    sourceViews.append((try sourceLayers(from, node: node, stages: stages), target,
+                                        mount.source ?? "/", mount.readOnly))
+                } else {
+                    let path = try contextPath(mount.source ?? "/")
+                    // Writes to a read-write bind mount are discarded: bind a throwaway copy.
+                    if !mount.readOnly {
+                        let copy = scratch.path + "/bind-\(i)"
+                        try FileManager.default.copyItem(atPath: path, toPath: copy)
+                        mounts.append(.bind(source: copy, target: target, readOnly: false))
+                    } else {
+                        mounts.append(.bind(source: path, target: target, readOnly: true))
+                    }
+                }
+            case .cache:
+                let id = mount.id ?? target
+                let directory = try cacheMountDirectory(id: id, mode: mount.mode, uid: mount.uid, gid: mount.gid)
+                mounts.append(.bind(source: directory, target: target, readOnly: mount.readOnly))
+            case .tmpfs:
+                mounts.append(.tmpfs(target: target, sizeBytes: mount.size))
+            case .secret:
+                let id = mount.id ?? ""
+                guard let source = request.secrets[id] else {
+                    if mount.required { throw BuildError("secret \(id) not found: pass it with --secret id=\(id),src=FILE") }
+                    continue
+                }
+                let value = try secretValue(source, id: id)
+                if let env = mount.env { environment.append(.init(key: env, value: String(decoding: value, as: UTF8.self))) }
+                if mount.target != nil || mount.env == nil {
+                    mounts.append(.file(contents: value, target: target, mode: mount.mode ?? 0o400,
+                                        uid: UInt32(mount.uid ?? 0), gid: UInt32(mount.gid ?? 0)))
+                }
+            case .ssh:
+                let id = mount.id ?? "default"
+                guard let socket = request.sshSockets[id] else {
+                    if mount.required { throw BuildError("no SSH agent socket for id \"\(id)\": pass --ssh \(id)=SOCKET") }
+                    continue
+                }
+                mounts.append(.bind(source: socket, target: target, readOnly: true))
+            }
+        }
+
+        let spec = SandboxSpec(
+            root: .overlay(lower: lowers, upper: upper, work: work), arguments: arguments,
+            environment: environment.map { "\($0.key)=\($0.value)" },
+            workingDirectory: state.editor.workingDirectory, uid: ids.uid, gid: ids.gid,
+            supplementaryGroups: ids.groups, network: run.network == .none ? .none : .host, mounts: mounts,
+            resolvConf: (try? [UInt8](Data(contentsOf: URL(fileURLWithPath: "/etc/resolv.conf")))) ?? [])
+
+        let tail = OutputTail(lines: 10)
+        let events = self.events
+        let output: @Sendable ([UInt8]) -> Void = { bytes in
+            tail.append(bytes)
+            events(.stepOutput(id: stepID, bytes: bytes))
+        }
+        let status = try await withSourceMounts(sourceViews, scratch: scratch, spec: spec) { spec in
+            try await self.builder.sandbox.run(spec, output: output)
+        }
+        guard status == 0 else {
+            let shown = arguments.joined(separator: " ")
+            throw BuildError("process \"\(shown)\" did not complete successfully: exit code: \(status)",
+                             outputTail: tail.lines)
+        }
+    }
+
+    /// Mounts read-only views of stages/images for `--mount=from=` and adds them to the spec.
+    func withSourceMounts(_ views: [(layers: [LayerRef], target: String, source: String, readOnly: Bool)],
+                          scratch: Scratch, spec: SandboxSpec,
+                          _ body: (SandboxSpec) async throws -> Int32) async throws -> Int32 {
+        guard let first = views.first else { return try await body(spec) }
+        return try await withSourceView(layers: first.layers, scratch: scratch, name: "mount-\(views.count)") { merged in
+            var next = spec
+            let path = try RootedPath.resolve(first.source, in: merged)
+            next.mounts.append(.bind(source: RootedPath.host(path, in: merged), target: first.target, readOnly: true))
+            return try await self.withSourceMounts(Array(views.dropFirst()), scratch: scratch, spec: next, body)
+        }
+    }
+
+    /// argv of a RUN: exec form as is; shell form through SHELL; a RUN that is only a heredoc runs its body
+    /// as the script (directly when it starts with `#!`).
+    func commandLine(_ run: Instruction.Run, shell: [String]) throws -> [String] {
+        switch run.command {
+        case .exec(let args):
+            guard !args.isEmpty else { throw BuildError("RUN with an empty command") }
+            return args
+        case .shell(let text):
+            if let heredoc = run.heredocs.first {
+                let body = heredoc.chomp ? Heredoc.chomped(heredoc.content) : heredoc.content
+                let trimmed = text.trimmingCharacters(in: .whitespaces)
+                if run.heredocs.count == 1, trimmed == "<<\(heredoc.name)" || trimmed == "<<-\(heredoc.name)"
+                    || trimmed == "<<'\(heredoc.name)'" || trimmed == "<<\"\(heredoc.name)\"" {
+                    if body.hasPrefix("#!") {
+                        let interpreter = body.dropFirst(2).prefix { $0 != "\n" }
+                            .split(separator: " ").map(String.init)
+                        return interpreter + ["-c", body]
+                    }
+                    return shell + [body]
+                }
+                // `RUN python3 <<EOF …`: the shell reads the heredocs itself.
+                var script = text
+                for h in run.heredocs {
+                    script += "\n" + h.content + h.name
+                }
+                return shell + [script]
+            }
+            return shell + [text]
+        }
+    }
+
+    /// A path in the build context, never outside it.
+    func contextPath(_ relative: String) throws -> String {
+        let resolved = try RootedPath.resolve(relative, in: context.directory)
+        return RootedPath.host(resolved, in: context.directory)
+    }
+
+    /// `<root>/cache-mounts/<id>`: persists across builds, never part of a layer or a key.
+    func cacheMountDirectory(id: String, mode: UInt32?, uid: Int?, gid: Int?) throws -> String {
+        let name = SHA256Hasher.digest(Array(id.utf8)).encoded
+        let path = builder.root + "/cache-mounts/" + name
+        if !FileManager.default.fileExists(atPath: path) {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            _ = chmod(path, mode_t(mode ?? 0o755))
+            _ = chown(path, uid_t(uid ?? 0), gid_t(gid ?? 0))
+        }
+        return path
+    }
+
+    func secretValue(_ source: SecretSource, id: String) throws -> [UInt8] {
+        switch source {
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw BuildError("secret \(id): cannot read \(path)")
+            }
+            return [UInt8](data)
+        case .environment(let name):
+            guard let value = ProcessInfo.processInfo.environment[name] else {
+                throw BuildError("secret \(id): environment variable \(name) is not set")
+            }
+            return Array(value.utf8)
+        }
+    }
+}
+
+/// The last lines a process printed, for error messages.
+final class OutputTail: @unchecked Sendable {
+    private let lock = NSLock()
+    private let limit: Int
+    private var buffer: [UInt8] = []
+
+    init(lines: Int) { limit = lines }
+
+    func append(_ bytes: [UInt8]) {
+        lock.withLock {
+            buffer.append(contentsOf: bytes)
+            if buffer.count > 64 * 1024 { buffer.removeFirst(buffer.count - 64 * 1024) }
+        }
+    }
+
+    var lines: [String] {
+        lock.withLock {
+            let text = String(decoding: buffer, as: UTF8.self)
+            return Array(text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+                .drop { $0.isEmpty }.suffix(limit + 1).filter { !$0.isEmpty }.suffix(limit))
+        }
+    }
+}

@@ -1,0 +1,486 @@
+import Foundation
+import SwiftBuildArchive
+import SwiftBuildDockerfile
+import SwiftBuildOCI
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One layer of an image being built.
+struct LayerRef: Sendable, Hashable {
+    var descriptor: Descriptor
+    var diffID: Digest
+}
+
+/// A stage's result so far: its layers, config, history, and the identity of its file system.
+struct StageState: Sendable {
+    var layers: [LayerRef]
+    var editor: ConfigEditor
+    var history: [ImageConfig.History]
+    /// The cache identity of the file system after the last step (chains every step's key).
+    var key: Digest
+}
+
+/// The execution of one build: stages in dependency order, independent ones in parallel.
+final class BuildRun: Sendable {
+    let builder: Builder
+    let request: BuildRequest
+    let graph: BuildGraph
+    let plan: StepPlan
+    let context: BuildContext
+    let fileName: String
+    let platform: Platform
+    let events: @Sendable (BuildEvent) -> Void
+    /// The build's time for history entries: SOURCE_DATE_EPOCH when given.
+    let now: String
+
+    init(builder: Builder, request: BuildRequest, graph: BuildGraph, plan: StepPlan, context: BuildContext,
+         fileName: String, platform: Platform, events: @escaping @Sendable (BuildEvent) -> Void) {
+        self.builder = builder
+        self.request = request
+        self.graph = graph
+        self.plan = plan
+        self.context = context
+        self.fileName = fileName
+        self.platform = platform
+        self.events = events
+        let seconds = request.sourceDateEpoch ?? Int64(Date().timeIntervalSince1970)
+        now = RFC3339.format(secondsSinceEpoch: seconds)
+    }
+
+    /// Runs every needed stage; returns the target's state.
+    func execute() async throws -> StageState {
+        var level: [Int: Int] = [:]
+        for node in graph.nodes {
+            let index = node.stage.stage.index
+            level[index] = 1 + (node.dependencies.compactMap { level[$0] }.max() ?? 0)
+        }
+        var done: [Int: StageState] = [:]
+        for l in Set(level.values).sorted() {
+            let batch = graph.nodes.filter { level[$0.stage.stage.index] == l }
+            let inputs = done
+            try await withThrowingTaskGroup(of: (Int, StageState).self) { group in
+                for node in batch {
+                    group.addTask { (node.stage.stage.index, try await self.runStage(node, inputs)) }
+                }
+                for try await (index, state) in group { done[index] = state }
+            }
+        }
+        guard let final = done[graph.target] else { throw BuildError("the target stage was not built") }
+        return final
+    }
+
+    // MARK: - Stages
+
+    func runStage(_ node: BuildGraph.Node, _ stages: [Int: StageState]) async throws -> StageState {
+        let index = node.stage.stage.index
+        let ids = plan.ids[index] ?? (0, [])
+        let clock = ContinuousClock()
+        let fromStart = clock.now
+        events(.stepStarted(id: ids.from))
+        var state: StageState
+        do {
+            state = try await baseState(node, stages)
+        } catch {
+            let e = wrap(error, range: node.stage.stage.fromRange, instruction: "FROM \(node.stage.base)")
+            events(.stepFailed(id: ids.from, seconds: (clock.now - fromStart).seconds, message: e.message))
+            throw e
+        }
+        // ONBUILD triggers of the base image run first, as part of FROM.
+        if case .image = node.base, let triggers = state.editor.config.config.onBuild, !triggers.isEmpty {
+            state.editor.config.config.onBuild = nil
+            do {
+                try await runTriggers(triggers, &state, node: node, stepID: ids.from)
+            } catch {
+                let e = wrap(error, range: node.stage.stage.fromRange, instruction: "FROM \(node.stage.base) (ONBUILD)")
+                events(.stepFailed(id: ids.from, seconds: (clock.now - fromStart).seconds, message: e.message))
+                throw e
+            }
+        }
+        events(.stepFinished(id: ids.from, seconds: (clock.now - fromStart).seconds, key: state.key, layerBytes: nil))
+
+        for (i, step) in node.stage.steps.enumerated() {
+            try Task.checkCancellation()
+            let id = i < ids.steps.count ? ids.steps[i] : 0
+            let started = clock.now
+            events(.stepStarted(id: id))
+            do {
+                let bytes = try await runStep(step, &state, node: node, stages: stages, stepID: id)
+                if bytes != nil || !isFilesystemStep(step.instruction) {
+                    events(.stepFinished(id: id, seconds: (clock.now - started).seconds, key: state.key, layerBytes: bytes ?? nil))
+                }
+            } catch {
+                let e = wrap(error, range: step.node.range, instruction: StepPlan.firstLine(step.node.original))
+                events(.stepFailed(id: id, seconds: (clock.now - started).seconds, message: e.message))
+                throw e
+            }
+        }
+        return state
+    }
+
+    func isFilesystemStep(_ instruction: Instruction) -> Bool {
+        switch instruction {
+        case .run, .copy, .add, .workdir: return true
+        default: return false
+        }
+    }
+
+    func wrap(_ error: any Error, range: SourceRange, instruction: String) -> BuildError {
+        if var e = error as? BuildError {
+            if e.range == nil { e.range = range }
+            if e.instruction == nil { e.instruction = instruction }
+            e.fileName = fileName
+            return e
+        }
+        if error is CancellationError || (error as? SandboxError) == .cancelled {
+            return BuildError("the build was cancelled", fileName: fileName, range: range, instruction: instruction)
+        }
+        return BuildError("\(error)", fileName: fileName, range: range, instruction: instruction)
+    }
+
+    /// The state a stage starts from.
+    func baseState(_ node: BuildGraph.Node, _ stages: [Int: StageState]) async throws -> StageState {
+        switch node.base {
+        case .scratch:
+            let config = ImageConfig(platform: platform)
+            return StageState(layers: [], editor: ConfigEditor(base: config), history: [],
+                              key: CacheKey([.init(name: "scratch", value: platform.description)]).digest)
+        case .stage(let s):
+            guard let state = stages[s] else { throw BuildError("stage \(s) was not built") }
+            var next = state
+            next.editor.cmdSetInStage = false
+            return next
+        case .image(let name):
+            let image = try resolveImage(name)
+            let layers = zip(image.layers, image.diffIDs).map { LayerRef(descriptor: $0, diffID: $1) }
+            var config = image.config
+            let history = config.history ?? []
+            config.history = nil
+            return StageState(layers: layers, editor: ConfigEditor(base: config), history: history,
+                              key: CacheKey([.init(name: "image", value: image.manifestDescriptor.digest.description)]).digest)
+        }
+    }
+
+    func resolveImage(_ name: String) throws -> Image {
+        let reference: ImageReference
+        do { reference = try ImageReference(parsing: name) } catch {
+            throw BuildError("invalid image reference \"\(name)\": \(error)")
+        }
+        guard let image = try builder.images.image(reference, platform: platform) else {
+            throw BuildError("failed to resolve source metadata for \(reference): not found in the local image store "
+                             + "(load it with `swiftbuild load -i ARCHIVE`; registry pulls are not supported yet)")
+        }
+        return image
+    }
+
+    func runTriggers(_ triggers: [String], _ state: inout StageState, node: BuildGraph.Node, stepID: Int) async throws {
+        let text = "FROM scratch\n" + triggers.joined(separator: "\n") + "\n"
+        let definition: BuildDefinition
+        do { definition = try BuildDefinition(parsing: text) } catch {
+            throw BuildError("invalid ONBUILD trigger in the base image: \(error.message)")
+        }
+        guard let stage = definition.stages.first else { return }
+        let resolver = StageResolver(definition: definition, buildArguments: request.buildArguments,
+                                     buildPlatform: BuildPlatform(os: platform.os, architecture: platform.architecture))
+        let resolved = try resolver.resolve(stage, baseEnvironment: state.editor.environment)
+        for step in resolved.steps {
+            _ = try await runStep(step, &state, node: node, stages: [:], stepID: stepID)
+        }
+    }
+
+    // MARK: - Steps
+
+    /// Runs one step; returns the layer size for a step that produced a layer, nil for a cache hit or a
+    /// metadata step (events for hits are sent here).
+    func runStep(_ step: ResolvedStep, _ state: inout StageState, node: BuildGraph.Node,
+                 stages: [Int: StageState], stepID: Int) async throws -> Int64?? {
+        let instruction = step.instruction
+        guard isFilesystemStep(instruction) else {
+            _ = state.editor.apply(instruction)
+            state.history.append(.init(created: now, createdBy: state.editor.history(for: instruction), emptyLayer: true))
+            return .some(nil)
+        }
+        if case .workdir = instruction { _ = state.editor.apply(instruction) }
+
+        let key = try cacheKey(step, state, node: node, stages: stages)
+        let skipCache = request.noCache
+            || (node.stage.stage.name.map { name in request.noCacheFilter.contains { $0.lowercased() == name } } ?? false)
+        if !skipCache, let record = builder.cache.lookup(key) {
+            apply(record, to: &state, step: step)
+            state.key = key.digest
+            events(.stepCached(id: stepID, key: key.digest))
+            return nil
+        }
+
+        let layer = try await execute(step, state: state, node: node, stages: stages, stepID: stepID)
+        let record = CacheRecord(layer: layer.map {
+            .init(digest: $0.descriptor.digest.description, diffID: $0.diffID.description, size: $0.descriptor.size,
+                  mediaType: $0.descriptor.mediaType.rawValue)
+        }, created: now)
+        try builder.cache.store(record, for: key)
+        apply(record, to: &state, step: step)
+        state.key = key.digest
+        return .some(layer?.descriptor.size ?? 0)
+    }
+
+    func apply(_ record: CacheRecord, to state: inout StageState, step: ResolvedStep) {
+        let createdBy = state.editor.history(for: step.instruction, arguments: runArguments(step))
+        if let l = record.layer, let digest = try? Digest(parsing: l.digest), let diffID = try? Digest(parsing: l.diffID) {
+            state.layers.append(LayerRef(descriptor: Descriptor(mediaType: MediaType(rawValue: l.mediaType),
+                                                                digest: digest, size: l.size), diffID: diffID))
+            state.history.append(.init(created: record.created, createdBy: createdBy))
+        } else {
+            state.history.append(.init(created: record.created, createdBy: createdBy, emptyLayer: true))
+        }
+    }
+
+    /// ARG values a RUN sees (and BuildKit records in its history text); proxies are left out of history.
+    func runArguments(_ step: ResolvedStep) -> [Instruction.KeyValue] {
+        guard case .run = step.instruction else { return [] }
+        return step.arguments.filter { !StageResolver.proxyArguments.contains($0.key) }
+    }
+
+    // MARK: - Cache keys
+
+    func cacheKey(_ step: ResolvedStep, _ state: StageState, node: BuildGraph.Node,
+                  stages: [Int: StageState]) throws -> CacheKey {
+        var parts: [CacheKey.Part] = [
+            .init(name: "parent", value: state.key.description),
+            .init(name: "platform", value: platform.description),
+            .init(name: "instruction", value: CacheKey.canonical(step.instruction)),
+        ]
+        let config = state.editor.config.config
+        switch step.instruction {
+        case .run(let run):
+            parts.append(.init(name: "env", value: CacheKey.canonical(state.editor.environment)))
+            parts.append(.init(name: "args", value: CacheKey.canonical(step.arguments)))
+            parts.append(.init(name: "user", value: config.user ?? ""))
+            parts.append(.init(name: "workdir", value: state.editor.workingDirectory))
+            parts.append(.init(name: "shell", value: state.editor.shell.joined(separator: " ")))
+            for (i, mount) in run.mounts.enumerated() where mount.kind == .bind {
+                parts.append(.init(name: "mount[\(i)]", value: try sourceIdentity(from: mount.from,
+                    paths: [mount.source ?? "/"], excludes: [], node: node, stages: stages)))
+            }
+        case .copy(let copy):
+            parts.append(.init(name: "workdir", value: state.editor.workingDirectory))
+            parts.append(.init(name: "sources", value: try sourceIdentity(from: copy.from,
+                paths: copy.transfer.sources, excludes: copy.transfer.excludes, node: node, stages: stages)))
+        case .add(let add):
+            parts.append(.init(name: "workdir", value: state.editor.workingDirectory))
+            let local = add.transfer.sources.filter { !Self.isURL($0) }
+            parts.append(.init(name: "sources", value: try sourceIdentity(from: nil, paths: local,
+                excludes: add.transfer.excludes, node: node, stages: stages)))
+        case .workdir:
+            parts.append(.init(name: "user", value: config.user ?? ""))
+        default:
+            break
+        }
+        return CacheKey(parts)
+    }
+
+    static func isURL(_ s: String) -> Bool {
+        let lower = s.lowercased()
+        return lower.hasPrefix("http://") || lower.hasPrefix("https://") || lower.hasPrefix("git@")
+            || lower.hasPrefix("git://")
+    }
+
+    /// What a COPY reads, as a cache key part: the content of the selected context files, or the identity
+    /// of the stage or image it copies from.
+    func sourceIdentity(from: String?, paths: [String], excludes: [String], node: BuildGraph.Node,
+                        stages: [Int: StageState]) throws -> String {
+        let sourcePaths = paths.filter { !$0.hasPrefix("<<") }
+        if let from {
+            if let dep = node.dependencies.first(where: { graph.node($0)?.stage.stage.name == from.lowercased()
+                                                              || String($0) == from }),
+               let state = stages[dep] {
+                return "stage:\(state.key) " + sourcePaths.joined(separator: " ")
+            }
+            let image = try resolveImage(from)
+            return "image:\(image.manifestDescriptor.digest) " + sourcePaths.joined(separator: " ")
+        }
+        let digest = try SourceDigest.compute(context: context, sources: sourcePaths, excludes: excludes)
+        return digest.description
+    }
+
+    // MARK: - Execution
+
+    /// Runs a file-system step on an overlay of the current layers; returns its layer, or nil if it changed nothing.
+    func execute(_ step: ResolvedStep, state: StageState, node: BuildGraph.Node,
+                 stages: [Int: StageState], stepID: Int) async throws -> LayerRef? {
+        let work = try Scratch(in: builder.scratch)
+        defer { work.remove() }
+        let upper = work.path + "/upper"
+        let overlayWork = work.path + "/work"
+        try Scratch.makeDirectories([upper, overlayWork])
+        var lowers: [String] = []
+        for layer in state.layers.reversed() {
+            lowers.append(try await builder.snapshots.unpacked(layer: layer.descriptor.digest,
+                                                               mediaType: layer.descriptor.mediaType.rawValue,
+                                                               diffID: layer.diffID))
+        }
+        if lowers.isEmpty {
+            let empty = work.path + "/empty"
+            try Scratch.makeDirectories([empty])
+            lowers = [empty]
+        }
+
+        switch step.instruction {
+        case .run(let run):
+            try await runProcess(run, step: step, state: state, lowers: lowers, upper: upper, work: overlayWork,
+                                 scratch: work, node: node, stages: stages, stepID: stepID)
+        case .copy, .add:
+            try await withMergedView(lowers: lowers, upper: upper, work: overlayWork, scratch: work) { merged in
+                try await self.copy(step, state: state, into: merged, scratch: work, node: node, stages: stages)
+            }
+        case .workdir:
+            let user = state.editor.config.config.user ?? ""
+            let dir = state.editor.workingDirectory
+            try await withMergedView(lowers: lowers, upper: upper, work: overlayWork, scratch: work) { merged in
+                let ids = try UserResolver.resolve(user, rootfs: merged)
+                _ = try RootfsWriter(rootfs: merged, createdOwner: (ids.uid, ids.gid)).ensureDirectory(dir)
+            }
+        default:
+            return nil
+        }
+
+        let entries = try OverlayDiff.entries(upper: upper)
+        if entries.isEmpty { return nil }
+        let writer = try LayerWriter(compression: request.compression, level: request.compressionLevel,
+                                     sourceDateEpoch: request.sourceDateEpoch)
+        let result = try writer.write(entries: entries, from: upper, into: builder.content)
+        let layer = LayerRef(descriptor: Descriptor(mediaType: MediaType(rawValue: result.mediaType),
+                                                    digest: result.digest, size: result.size),
+                             diffID: result.diffID)
+        // The upper directory already holds the layer in overlay form: keep it as the layer's snapshot rather
+        // than extracting the blob again (only when the tar has the same metadata as the files).
+        if request.sourceDateEpoch == nil {
+            _ = try? builder.snapshots.adopt(directory: upper, diffID: result.diffID)
+        }
+        return layer
+    }
+
+    /// Mounts an overlay of `lowers` with `upper` for the duration of `body`.
+    func withMergedView<T>(lowers: [String], upper: String, work: String, scratch: Scratch,
+                           _ body: (String) async throws -> T) async throws -> T {
+        let merged = scratch.path + "/merged"
+        try Scratch.makeDirectories([merged])
+        try Overlay.mount(lower: lowers, upper: upper, work: work, at: merged)
+        do {
+            let value = try await body(merged)
+            try Overlay.unmount(at: merged)
+            return value
+        } catch {
+            try? Overlay.unmount(at: merged)
+            throw error
+        }
+    }
+
+    /// A read-only view of another stage's or image's file system for `COPY --from` and `--mount from=`.
+    func withSourceView<T>(layers: [LayerRef], scratch: Scratch, name: String,
+                           _ body: (String) async throws -> T) async throws -> T {
+        var lowers: [String] = []
+        for layer in layers.reversed() {
+            lowers.append(try await builder.snapshots.unpacked(layer: layer.descriptor.digest,
+                                                               mediaType: layer.descriptor.mediaType.rawValue,
+                                                               diffID: layer.diffID))
+        }
+        let base = scratch.path + "/src-\(name)"
+        try Scratch.makeDirectories([base + "/upper", base + "/work", base + "/empty"])
+        if lowers.isEmpty { lowers = [base + "/empty"] }
+        let merged = base + "/merged"
+        try Scratch.makeDirectories([merged])
+        try Overlay.mount(lower: lowers, upper: base + "/upper", work: base + "/work", at: merged)
+        do {
+            let value = try await body(merged)
+            try Overlay.unmount(at: merged)
+            return value
+        } catch {
+            try? Overlay.unmount(at: merged)
+            throw error
+        }
+    }
+
+    /// The layers of the stage or image `from` names.
+    func sourceLayers(_ from: String, node: BuildGraph.Node, stages: [Int: StageState]) throws -> [LayerRef] {
+        if let dep = node.dependencies.first(where: { graph.node($0)?.stage.stage.name == from.lowercased()
+                                                          || String($0) == from }),
+           let state = stages[dep] {
+            return state.layers
+        }
+        let image = try resolveImage(from)
+        return zip(image.layers, image.diffIDs).map { LayerRef(descriptor: $0, diffID: $1) }
+    }
+
+    func copy(_ step: ResolvedStep, state: StageState, into merged: String, scratch: Scratch,
+              node: BuildGraph.Node, stages: [Int: StageState]) async throws {
+        let transfer: Instruction.Transfer
+        var from: String?
+        var isAdd = false
+        var parents = false
+        var checksum: Digest?
+        switch step.instruction {
+        case .copy(let c):
+            transfer = c.transfer
+            from = c.from
+            parents = c.parents
+        case .add(let a):
+            transfer = a.transfer
+            isAdd = true
+            if let text = a.checksum {
+                do { checksum = try Digest(parsing: text) } catch {
+                    throw BuildError("unsupported checksum \"\(text)\": only sha256 digests are supported")
+                }
+            }
+        default:
+            return
+        }
+        var owner: CopyRequest.Owner?
+        if let chown = transfer.chown {
+            let ids = try UserResolver.resolve(chown, rootfs: merged)
+            owner = .init(uid: ids.uid, gid: ids.gid)
+        }
+        var sources: [CopyRequest.Source] = []
+        for s in transfer.sources {
+            if let heredoc = transfer.heredocs.first(where: { s == "<<" + $0.name || s == "<<-" + $0.name
+                                                            || s.hasSuffix("<<" + $0.name) }) {
+                let text = heredoc.chomp ? Heredoc.chomped(heredoc.content) : heredoc.content
+                sources.append(.heredoc(name: heredoc.name, contents: Array(text.utf8)))
+            } else if isAdd && Self.isURL(s) {
+                sources.append(.url(s))
+            } else {
+                sources.append(.path(s))
+            }
+        }
+        let request = CopyRequest(sources: sources, destination: state.editor.absolute(transfer.destination),
+                                  owner: owner, chmod: transfer.chmod, parents: parents, excludes: transfer.excludes,
+                                  link: transfer.link, isAdd: isAdd, checksum: checksum)
+        let downloads = scratch.path + "/copy"
+        try Scratch.makeDirectories([downloads])
+        if let from {
+            let layers = try sourceLayers(from, node: node, stages: stages)
+            try await withSourceView(layers: layers, scratch: scratch, name: "copy") { source in
+                try await CopyExecutor(source: .directory(source), rootfs: merged, scratch: downloads).run(request)
+            }
+        } else {
+            try await CopyExecutor(source: .context(context), rootfs: merged, scratch: downloads).run(request)
+        }
+    }
+}
+
+/// A scratch directory under `<root>/tmp`, removed when the step ends.
+struct Scratch: Sendable {
+    let path: String
+
+    init(in parent: String) throws {
+        path = parent + "/step-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        try Self.makeDirectories([path])
+    }
+
+    func remove() {
+        try? FileTree.remove(path)
+    }
+
+    static func makeDirectories(_ paths: [String]) throws {
+        for p in paths { try FileManager.default.createDirectory(atPath: p, withIntermediateDirectories: true) }
+    }
+}
