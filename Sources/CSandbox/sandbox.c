@@ -456,7 +456,7 @@ pid_t csandbox_spawn(const struct csandbox_config *config) {
     void *stack = mmap(NULL, CSANDBOX_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
                        -1, 0);
     if (stack == MAP_FAILED) return -errno;
-    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | SIGCHLD;
     if (config->new_network) flags |= CLONE_NEWNET;
     pid_t pid = clone(child_main, (char *)stack + CSANDBOX_STACK_SIZE, flags, (void *)config);
     int err = errno;
