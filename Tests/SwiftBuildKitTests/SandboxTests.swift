@@ -206,19 +206,19 @@ struct SandboxTests {
     @Test func cancellationKillsTheProcessTreeQuickly() async throws {
         try await withMountCheck {
             let f = try Fixture()
-            var spec = f.spec("sleep 1000 & sleep 1001")
+            var spec = f.spec("sleep 3917 & sleep 3918")
             spec.network = .none
             let task = Task { try await f.run(spec) }
-            for _ in 0..<100 where hostProcess(["sleep", "1001"]) == nil { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(hostProcess(["sleep", "1000"]) != nil)
+            for _ in 0..<100 where hostProcess(["sleep", "3918"]) == nil { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(hostProcess(["sleep", "3917"]) != nil)
             // While the sandbox runs, the host sees none of its mounts.
             #expect(MountTable.lines(mentioning: f.scratch.path) == [])
             let start = ContinuousClock.now
             task.cancel()
             await #expect(throws: SandboxError.cancelled) { try await task.value }
             #expect(ContinuousClock.now - start < .seconds(1))
-            #expect(hostProcess(["sleep", "1000"]) == nil)
-            #expect(hostProcess(["sleep", "1001"]) == nil)
+            #expect(hostProcess(["sleep", "3917"]) == nil)
+            #expect(hostProcess(["sleep", "3918"]) == nil)
             #expect(treeListing(f.upper) == [])
         }
     }
