@@ -189,6 +189,33 @@ static void minimal_dev(void) {
     if (symlink("/proc/self/fd/2", "/dev/stderr") != 0) fail("symlink", "/dev/stderr");
 }
 
+// As Docker and BuildKit do: kernel interfaces under /proc that are not namespaced become read-only (a root
+// command could otherwise change host sysctls or use sysrq), and files that expose the host are masked.
+static void protect_proc_and_sys(void) {
+    static const char *const read_only[] = { "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger" };
+    static const char *const masked[] = { "/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+        "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+        "/sys/firmware", "/sys/devices/virtual/powercap" };
+    const unsigned long locked = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+    for (size_t i = 0; i < sizeof(read_only) / sizeof(read_only[0]); i++) {
+        if (mount(read_only[i], read_only[i], NULL, MS_BIND | MS_REC, NULL) != 0) {
+            if (errno == ENOENT) continue;
+            fail("bind", read_only[i]);
+        }
+        if (mount(NULL, read_only[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked, NULL) != 0)
+            fail("remount read-only", read_only[i]);
+    }
+    for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+        struct stat st;
+        if (lstat(masked[i], &st) != 0) continue;
+        if (S_ISDIR(st.st_mode)) {
+            if (mount("tmpfs", masked[i], "tmpfs", MS_RDONLY | locked, "size=0k") != 0) fail("mask", masked[i]);
+        } else if (mount("/dev/null", masked[i], NULL, MS_BIND, NULL) != 0) {
+            fail("mask", masked[i]);
+        }
+    }
+}
+
 static void loopback_up(void) {
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (s < 0) fail("socket", "lo");
@@ -385,6 +412,7 @@ static int child_main(void *argument) {
     mount_at("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
     minimal_dev();
     mount_at("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    protect_proc_and_sys();
 
     for (int i = 0; i < c->mount_count; i++) {
         const struct csandbox_mount *m = &c->mounts[i];
@@ -428,7 +456,7 @@ pid_t csandbox_spawn(const struct csandbox_config *config) {
     void *stack = mmap(NULL, CSANDBOX_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
                        -1, 0);
     if (stack == MAP_FAILED) return -errno;
-    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | SIGCHLD;
     if (config->new_network) flags |= CLONE_NEWNET;
     pid_t pid = clone(child_main, (char *)stack + CSANDBOX_STACK_SIZE, flags, (void *)config);
     int err = errno;

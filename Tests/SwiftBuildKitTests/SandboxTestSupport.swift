@@ -7,10 +7,11 @@ import Glibc
 
 /// A scratch directory for one sandbox test, removed at the end (`deinit`), even when the test fails.
 final class SandboxScratch: Sendable {
+    static let prefix = "/tmp/swiftbuild-sandbox-test-"
     let path: String
 
     init() throws {
-        var template = Array("/tmp/swiftbuild-sandbox-test-XXXXXX".utf8CString)
+        var template = Array((Self.prefix + "XXXXXX").utf8CString)
         let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
         try #require(made)
         path = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -84,10 +85,10 @@ final class OutputCollector: Sendable {
 }
 
 enum MountTable {
-    /// The mount table as the lines of /proc/self/mountinfo.
-    static func lines() -> [String] {
+    /// The lines of /proc/self/mountinfo that mention `path` (as mount point, root or source).
+    static func lines(mentioning path: String) -> [String] {
         let text = String(decoding: BusyboxRootfs.read("/proc/self/mountinfo") ?? [], as: UTF8.self)
-        return text.split(separator: "\n").map(String.init).sorted()
+        return text.split(separator: "\n").map(String.init).filter { $0.contains(path) }
     }
 }
 

@@ -37,10 +37,11 @@ struct SandboxTests {
         }
     }
 
-    /// Runs `body` and checks the host mount table did not change.
+    /// Runs `body` and checks that no mount of a sandbox test is in the host mount table afterwards, even when
+    /// `body` fails. (Only this test's paths are checked: other suites of the same process may mount meanwhile.)
     func withMountCheck(_ body: () async throws -> Void) async throws {
-        let before = MountTable.lines()
-        defer { #expect(MountTable.lines() == before, "the host mount table changed") }
+        #expect(MountTable.lines(mentioning: SandboxScratch.prefix) == [])
+        defer { #expect(MountTable.lines(mentioning: SandboxScratch.prefix) == [], "a sandbox mount leaked") }
         try await body()
     }
 
@@ -205,17 +206,19 @@ struct SandboxTests {
     @Test func cancellationKillsTheProcessTreeQuickly() async throws {
         try await withMountCheck {
             let f = try Fixture()
-            var spec = f.spec("sleep 1000 & sleep 1001")
+            var spec = f.spec("sleep 3917 & sleep 3918")
             spec.network = .none
             let task = Task { try await f.run(spec) }
-            for _ in 0..<100 where hostProcess(["sleep", "1001"]) == nil { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(hostProcess(["sleep", "1000"]) != nil)
+            for _ in 0..<100 where hostProcess(["sleep", "3918"]) == nil { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(hostProcess(["sleep", "3917"]) != nil)
+            // While the sandbox runs, the host sees none of its mounts.
+            #expect(MountTable.lines(mentioning: f.scratch.path) == [])
             let start = ContinuousClock.now
             task.cancel()
             await #expect(throws: SandboxError.cancelled) { try await task.value }
             #expect(ContinuousClock.now - start < .seconds(1))
-            #expect(hostProcess(["sleep", "1000"]) == nil)
-            #expect(hostProcess(["sleep", "1001"]) == nil)
+            #expect(hostProcess(["sleep", "3917"]) == nil)
+            #expect(hostProcess(["sleep", "3918"]) == nil)
             #expect(treeListing(f.upper) == [])
         }
     }
@@ -423,6 +426,45 @@ struct SandboxTests {
             #expect(treeListing(f.upper) == [])
             #expect(treeListing(f.scratch.path + "/sandbox") == [])
         }
+    }
+
+
+    @Test func procInterfacesOfTheHostAreReadOnlyOrMasked() async throws {
+        try await withMountCheck {
+            let f = try Fixture()
+            let script = """
+                { echo other > /proc/sys/kernel/hostname; } 2>/dev/null || echo sys ro; \
+                test -w /proc/sysrq-trigger || echo sysrq ro; \
+                wc -c < /proc/timer_list; ls /sys/firmware | wc -l; cat /proc/sys/kernel/hostname
+                """
+            let result = try await f.run(f.spec(script))
+            #expect(result.output == "sys ro\nsysrq ro\n0\n0\nbuildkitsandbox\n")
+        }
+    }
+
+
+    @Test func nothingPropagatesIntoASharedHostMount() async throws {
+        let f = try Fixture()
+        // Make the scratch directory a shared mount (as / is on a systemd host): a sandbox that failed to make its
+        // mount namespace private would propagate its overlay, /proc, /dev… back into it.
+        try #require(mount(f.scratch.path, f.scratch.path, nil, UInt(MS_BIND), nil) == 0)
+        let mounted = MountTable.lines(mentioning: f.scratch.path)
+        do {
+            try #require(mount(nil, f.scratch.path, nil, UInt(MS_SHARED), nil) == 0)
+            #expect(MountTable.lines(mentioning: f.scratch.path).first?.contains("shared:") == true)
+            var spec = f.spec("sleep 0.2; echo done")
+            spec.mounts = [.tmpfs(target: "/scratch", sizeBytes: nil)]
+            let running = Task { try await f.run(spec) }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(MountTable.lines(mentioning: f.scratch.path).count == mounted.count)
+            #expect(try await running.value.output == "done\n")
+            #expect(MountTable.lines(mentioning: f.scratch.path).count == mounted.count)
+        } catch {
+            umount2(f.scratch.path, Int32(MNT_DETACH))
+            throw error
+        }
+        #expect(umount2(f.scratch.path, Int32(MNT_DETACH)) == 0)
+        #expect(MountTable.lines(mentioning: f.scratch.path) == [])
     }
 
 }

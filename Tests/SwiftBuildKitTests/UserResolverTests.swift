@@ -1,3 +1,4 @@
+import CSys
 import Testing
 @testable import SwiftBuildKit
 #if canImport(Glibc)
@@ -71,4 +72,27 @@ struct UserResolverTests {
         #expect(symlink("/etc/passwd.real", root + "/etc/passwd") == 0)
         #expect(try UserResolver.resolve("inside", rootfs: root) == (77, 88, []))
     }
+
+    @Test func layersTopFirstWithWhiteoutsAndOpaqueDirectories() throws {
+        let scratch = try SandboxScratch()
+        let base = try scratch.directory("base")
+        try BusyboxRootfs.make(at: base)
+        let top = try scratch.directory("top")
+        _ = try scratch.directory("top/etc")
+        try BusyboxRootfs.write(top + "/etc/passwd", Array("app:x:3000:3000::/:/bin/sh\n".utf8))
+        // passwd from the top layer, group from the base one.
+        #expect(try UserResolver.resolve("app", layers: [top, base]) == (3000, 3000, [1000, 2000]))
+        // A whiteout of /etc/group hides the base's.
+        #expect(mknod(top + "/etc/group", S_IFCHR | 0o600, 0) == 0)
+        #expect(try UserResolver.resolve("app", layers: [top, base]) == (3000, 3000, []))
+        // An opaque /etc without passwd hides the base's passwd.
+        let opaque = try scratch.directory("opaque")
+        _ = try scratch.directory("opaque/etc")
+        #expect(setxattr(opaque + "/etc", "trusted.overlay.opaque", "y", 1, 0) == 0)
+        #expect(throws: UserResolverError.unknownUser("nobody")) {
+            try UserResolver.resolve("nobody", layers: [opaque, base])
+        }
+        #expect(try UserResolver.resolve("nobody", layers: [base]) == (65534, 65534, []))
+    }
+
 }

@@ -1,7 +1,7 @@
 #ifndef SWIFTBUILD_CSANDBOX_H
 #define SWIFTBUILD_CSANDBOX_H
 // The child side of the RUN sandbox. Swift builds a `csandbox_config` out of plain C strings and integers;
-// `csandbox_spawn` clones a child in new mount, PID, UTS and IPC namespaces (and a new network namespace when
+// `csandbox_spawn` clones a child in new mount, PID, UTS, IPC and cgroup namespaces (and a new network namespace when
 // asked), which assembles the root filesystem, pivots into it, drops to the requested ids and execs the command
 // as PID 1 of its PID namespace. Everything the child mounts lives in its own mount namespace only.
 #include <sys/types.h>

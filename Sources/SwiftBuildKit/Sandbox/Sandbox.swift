@@ -3,7 +3,7 @@ import CSandbox
 import Glibc
 #endif
 
-/// Runs one command in an isolated root filesystem: new mount, PID, UTS and IPC namespaces (and a new network
+/// Runs one command in an isolated root filesystem: new mount, PID, UTS, IPC and cgroup namespaces (and a new network
 /// namespace for `.none`), the rootfs (overlayfs mounted inside the child's own mount namespace, so the host mount
 /// table never sees it) as the root after `pivot_root`, minimal /dev, /proc, read-only /sys, /etc/hosts,
 /// /etc/resolv.conf and /etc/hostname bound read-only, then the spec's mounts. The command itself is PID 1 of its

@@ -12,6 +12,17 @@ import Glibc
 public enum UserResolver {
     public static func resolve(_ user: String, rootfs: String) throws(UserResolverError)
         -> (uid: UInt32, gid: UInt32, groups: [UInt32]) {
+        try resolve(user) { path throws(UserResolverError) in try RootfsFile.read(rootfs: rootfs, path: path) }
+    }
+
+    /// The same from unpacked layers in overlay lower form (top first), without a mounted rootfs.
+    public static func resolve(_ user: String, layers: [String]) throws(UserResolverError)
+        -> (uid: UInt32, gid: UInt32, groups: [UInt32]) {
+        try resolve(user) { path throws(UserResolverError) in try RootfsFile.read(layers: layers, path: path) }
+    }
+
+    private static func resolve(_ user: String, reading read: (String) throws(UserResolverError) -> [UInt8]?)
+        throws(UserResolverError) -> (uid: UInt32, gid: UInt32, groups: [UInt32]) {
         if user.isEmpty { return (0, 0, []) }
         let (userPart, groupPart) = split(user)
         if let uid = numeric(userPart), groupPart.map({ numeric($0) != nil }) ?? true {
@@ -19,7 +30,7 @@ public enum UserResolver {
         }
         if userPart.isEmpty { throw .invalidID(user) }
 
-        let passwd = try RootfsFile.read(rootfs: rootfs, path: "etc/passwd").map(parse) ?? []
+        let passwd = try read("etc/passwd").map(parse) ?? []
         var uid: UInt32
         var gid: UInt32 = 0
         var matchedName: String?
@@ -38,7 +49,7 @@ public enum UserResolver {
         }
 
         guard groupPart != nil || matchedName != nil else { return (uid, gid, []) }
-        let groupFile = try RootfsFile.read(rootfs: rootfs, path: "etc/group").map(parse) ?? []
+        let groupFile = try read("etc/group").map(parse) ?? []
         let groups = groupFile.filter { $0.count >= 3 && numeric($0[2]) != nil }
         if let groupPart {
             if let number = numeric(groupPart) {
