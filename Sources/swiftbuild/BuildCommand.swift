@@ -1,20 +1,29 @@
 import ArgumentParser
 import Foundation
+import SwiftBuildArchive
 import SwiftBuildDockerfile
+import SwiftBuildKit
+import SwiftBuildOCI
 
 struct BuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
         abstract: "Build an image from a Dockerfile and a context directory.",
         discussion: """
-            Flags follow docker buildx. Today the frontend runs: the Dockerfile is parsed, every instruction is
-            validated and the stages for --target are resolved with --build-arg values; executing the steps
-            arrives with the build engine.
+            Flags follow docker buildx. The image is stored in the local image store (see `swiftbuild images`),
+            tagged with every -t, and written to every -o output. Examples:
+
+              swiftbuild -t app:1.2.3 .
+              swiftbuild -f docker/Dockerfile --target runtime --build-arg PY=3.12 -t app .
+              swiftbuild -o type=oci,dest=app.tar -t app:1.2.3 .
             """
     )
 
-    @Option(name: [.customShort("f"), .customLong("file")], help: "Name of the Dockerfile (default: CONTEXT/Dockerfile).")
+    @Option(name: [.customShort("f"), .customLong("file")], help: "Name of the Dockerfile (default: CONTEXT/Dockerfile; '-' reads standard input).")
     var file: String?
+
+    @Option(name: [.customShort("t"), .customLong("tag")], help: "Name and optionally a tag (name:tag); repeatable.")
+    var tags: [String] = []
 
     @Option(help: "Set the target build stage to build.")
     var target: String?
@@ -25,57 +34,129 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "Set the target platform for the build (os/arch[/variant]).")
     var platform: String?
 
+    @Option(name: [.customShort("o"), .customLong("output")], help: "Output destination (type=oci,dest=FILE[,tar=false]); repeatable.")
+    var outputs: [String] = []
+
+    @Flag(name: .customLong("no-cache"), help: "Do not use the cache when building the image.")
+    var noCache = false
+
+    @Option(name: .customLong("no-cache-filter"), help: "Do not use the cache for the named stage; repeatable.")
+    var noCacheFilter: [String] = []
+
+    @Option(name: .customLong("secret"), help: "Secret to expose to the build (id=NAME,src=FILE or id=NAME,env=VAR); repeatable.")
+    var secrets: [String] = []
+
+    @Option(name: .customLong("ssh"), help: "SSH agent socket to expose (default or ID=SOCKET); repeatable.")
+    var ssh: [String] = []
+
+    @Option(name: .customLong("label"), help: "Set metadata for the image (KEY=VALUE); repeatable.")
+    var labels: [String] = []
+
+    @Option(help: "Set type of progress output (auto, plain, tty, json).")
+    var progress: String = "auto"
+
+    @Flag(name: .customLong("debug-cache"), help: "Print what each step's cache key was made of.")
+    var debugCache = false
+
+    @Flag(name: [.customShort("q"), .customLong("quiet")], help: "Suppress the build output and print the image ID on success.")
+    var quiet = false
+
+    @Option(name: .customLong("iidfile"), help: "Write the image ID to the file.")
+    var iidfile: String?
+
+    @Option(help: "Layer compression: gzip, zstd or uncompressed.")
+    var compression: String = "gzip"
+
+    @Option(name: .customLong("compression-level"), help: "Compression level.")
+    var compressionLevel: Int?
+
+    @Option(help: "The store's root directory (default: $SWIFTBUILD_ROOT, else ~/.local/share/swiftbuild).")
+    var root: String?
+
     @Argument(help: "The build context directory.")
     var context: String = "."
 
     func run() async throws {
-        let path = file ?? (context as NSString).appendingPathComponent("Dockerfile")
-        let bytes: [UInt8]
-        do {
-            bytes = try CommandInput.read(path)
-        } catch {
-            throw CommandFailure("cannot read the Dockerfile \(path): \(error.localizedDescription)")
+        let environment = ProcessInfo.processInfo.environment
+        var request = BuildRequest(contextDirectory: context)
+        if file == "-" {
+            request.dockerfileContents = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+        } else {
+            request.dockerfilePath = file
         }
-        var args: [String: String] = [:]
+        request.target = target
+        request.tags = tags
+        request.noCache = noCache
+        request.noCacheFilter = noCacheFilter.map { $0.lowercased() }
         for entry in buildArgs {
             if let eq = entry.firstIndex(of: "=") {
-                args[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
-            } else if let value = ProcessInfo.processInfo.environment[entry] {
-                args[entry] = value
+                request.buildArguments[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
+            } else if let value = environment[entry] {
+                request.buildArguments[entry] = value
             }
         }
-        let host = BuildPlatform(os: "linux", architecture: Self.hostArchitecture)
-        var targetPlatform = host
+        for entry in labels {
+            guard let eq = entry.firstIndex(of: "=") else { throw CommandFailure("invalid --label \"\(entry)\": expected KEY=VALUE") }
+            request.labels[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
+        }
         if let platform {
             guard let parsed = BuildPlatform(parsing: platform) else {
                 throw CommandFailure("invalid --platform \"\(platform)\": expected os/arch[/variant]")
             }
-            targetPlatform = parsed
+            request.platform = parsed
         }
-        let name = file ?? "Dockerfile"
         do {
-            let definition = try BuildDefinition(DockerfileParser().parse(bytes: bytes))
-            let stage = try definition.target(target)
-            let resolver = StageResolver(definition: definition, buildArguments: args, buildPlatform: host,
-                                         targetPlatform: targetPlatform)
-            let resolved = try resolver.resolve(stage)
-            throw CommandFailure("""
-                \(name) is valid (\(definition.stages.count) stage(s); target \(stage.name ?? "#\(stage.index)") \
-                FROM \(resolved.base), \(resolved.steps.count) step(s)), but running builds is not implemented yet: \
-                the build engine is the next milestone
-                """)
-        } catch let error as DockerfileError {
-            throw CommandFailure(error.formatted(fileName: name, source: bytes))
+            request.outputs = try outputs.map(BuildOutput.parse)
+            for s in secrets {
+                let (id, source) = try SecretSource.parse(s)
+                request.secrets[id] = source
+            }
+        } catch {
+            throw CommandFailure(error.description)
         }
-    }
+        for entry in ssh {
+            let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+            let id = parts[0]
+            let socket = parts.count > 1 ? parts[1] : environment["SSH_AUTH_SOCK"] ?? ""
+            guard !socket.isEmpty else { throw CommandFailure("--ssh \(entry): no socket given and SSH_AUTH_SOCK is not set") }
+            request.sshSockets[id] = socket
+        }
+        if let epoch = environment["SOURCE_DATE_EPOCH"] ?? request.buildArguments["SOURCE_DATE_EPOCH"] {
+            guard let seconds = Int64(epoch) else { throw CommandFailure("invalid SOURCE_DATE_EPOCH \"\(epoch)\"") }
+            request.sourceDateEpoch = seconds
+        }
+        guard let compression = LayerCompression(rawValue: compression) else {
+            throw CommandFailure("invalid --compression \"\(compression)\": use gzip, zstd or uncompressed")
+        }
+        request.compression = compression
+        request.compressionLevel = compressionLevel
 
-    static var hostArchitecture: String {
-        #if arch(x86_64)
-        return "amd64"
-        #elseif arch(arm64)
-        return "arm64"
-        #else
-        return "unknown"
-        #endif
+        let rootPath = try root ?? ContentStore.defaultRoot(environment: environment)
+        let mode: ProgressRenderer.Mode = progress == "json" ? .json : .plain
+        let renderer = ProgressRenderer(mode: mode, showCacheKeys: debugCache) { text in
+            CommandOutput.standardError(text)
+        }
+        let quiet = self.quiet
+        do {
+            let builder = try Builder(root: rootPath)
+            let result = try await builder.build(request) { event in
+                if !quiet { renderer.handle(event) }
+            }
+            if let iidfile {
+                try Data(result.config.digest.description.utf8).write(to: URL(fileURLWithPath: iidfile))
+            }
+            if quiet {
+                CommandOutput.standardOutput(result.config.digest.description + "\n")
+            } else {
+                CommandOutput.standardError("image \(result.manifest.digest)"
+                    + (result.tags.isEmpty ? "" : " tagged " + result.tags.map(\.familiar).joined(separator: ", ")) + "\n")
+            }
+        } catch let error as BuildError {
+            throw CommandFailure(error.description)
+        } catch let error as CommandFailure {
+            throw error
+        } catch {
+            throw CommandFailure("\(error)")
+        }
     }
 }
