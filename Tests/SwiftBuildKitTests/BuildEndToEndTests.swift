@@ -1,0 +1,255 @@
+import Foundation
+import Testing
+import SwiftBuildArchive
+import SwiftBuildDockerfile
+import SwiftBuildOCI
+@testable import SwiftBuildKit
+
+/// Whole builds on the busybox test image, checked by unpacking the result with umoci.
+@Suite(.serialized) struct BuildEndToEndTests {
+    @Test func multiStageBuildWithMetadata() async throws {
+        let h = try BuildHarness()
+        try h.write("src/app.txt", "application\n")
+        try h.write("src/lib/util.txt", "utility\n")
+        let result = try await h.build("""
+            FROM localhost/busybox AS base
+            ARG GREETING=hello
+            ENV APP_HOME=/srv/app PATH=/opt/bin:$PATH
+            WORKDIR $APP_HOME
+            COPY src/ ./
+            RUN echo "$GREETING $(id -u) $(pwd) $$" > run.txt && mkdir -p /opt/bin
+
+            FROM base AS unused
+            RUN exit 3
+
+            FROM localhost/busybox
+            COPY --from=base /srv/app /srv/app
+            COPY --chown=app:app --chmod=0750 <<EOF /usr/local/bin/start
+            #!/bin/sh
+            cat /srv/app/run.txt
+            EOF
+            LABEL org.example.name="demo app" version=1
+            EXPOSE 8080
+            USER app
+            WORKDIR /srv/app
+            ENTRYPOINT ["/usr/local/bin/start"]
+            """)
+        let rootfs = try h.unpack(result)
+        #expect(h.contents(rootfs + "/srv/app/run.txt") == "hello 0 /srv/app 1\n", "RUN ran as root in WORKDIR as PID 1")
+        #expect(h.contents(rootfs + "/srv/app/app.txt") == "application\n")
+        #expect(h.contents(rootfs + "/srv/app/lib/util.txt") == "utility\n")
+        #expect(h.contents(rootfs + "/usr/local/bin/start") == "#!/bin/sh\ncat /srv/app/run.txt\n")
+        let start = try #require(lstatMode(rootfs + "/usr/local/bin/start"))
+        #expect(start.mode & 0o7777 == 0o750 && start.uid == 1000 && start.gid == 1000)
+        #expect(!exists(rootfs + "/opt/bin"), "the final stage does not contain the first stage's other files")
+
+        let config = result.imageConfig.config
+        #expect(config.user == "app")
+        #expect(config.workingDir == "/srv/app")
+        #expect(config.entrypoint == ["/usr/local/bin/start"])
+        #expect(config.cmd == nil, "ENTRYPOINT resets the inherited CMD")
+        #expect(config.labels == ["org.example.name": "demo app", "version": "1"])
+        #expect(config.exposedPorts == ["8080/tcp"])
+        #expect(config.env?.contains { $0.hasPrefix("PATH=") } == true)
+        #expect(!(config.env ?? []).contains { $0.hasPrefix("APP_HOME") }, "ENV of another stage does not leak")
+        let history = result.imageConfig.history ?? []
+        #expect(history.filter { !$0.emptyLayer }.count == result.imageConfig.rootfs.diffIDs.count)
+        #expect(history.contains { $0.createdBy == "COPY --from=base /srv/app /srv/app # buildkit" })
+        #expect(!h.executedSteps.contains("RUN exit 3"), "the unused stage is pruned")
+        // The tag points at the result.
+        let tagged = try h.builder.images.resolve(try ImageReference(parsing: "test:latest"))
+        #expect(tagged?.digest == result.manifest.digest)
+    }
+
+    @Test func cacheHitsAndInvalidation() async throws {
+        let h = try BuildHarness()
+        try h.write("deps.txt", "numpy\n")
+        try h.write("code.py", "print(1)\n")
+        let dockerfile = """
+            FROM localhost/busybox
+            COPY deps.txt /app/deps.txt
+            RUN cat /app/deps.txt > /app/installed.txt
+            ARG VERSION=1
+            RUN echo "version $VERSION" > /app/version.txt
+            COPY code.py /app/code.py
+            """
+        let first = try await h.build(dockerfile)
+        #expect(h.executedSteps.count == 4)
+
+        // Nothing changed: every step is a hit and the image is identical.
+        let second = try await h.build(dockerfile)
+        #expect(h.executedSteps.isEmpty)
+        #expect(h.cachedSteps.count == 4)
+        #expect(second.manifest.digest == first.manifest.digest)
+
+        // touch alone keeps every hit.
+        _ = utimes(h.context + "/deps.txt", nil)
+        _ = utimes(h.context + "/code.py", nil)
+        try await h.build(dockerfile)
+        #expect(h.executedSteps.isEmpty)
+
+        // A file used only by the last COPY: only that step runs.
+        try h.write("code.py", "print(2)\n")
+        try await h.build(dockerfile)
+        #expect(h.executedSteps == ["COPY code.py /app/code.py"])
+
+        // A build arg: the steps after its declaration that see it run again, not the ones before.
+        try await h.build(dockerfile) { $0.buildArguments = ["VERSION": "2"] }
+        #expect(h.executedSteps == ["RUN echo \"version $VERSION\" > /app/version.txt", "COPY code.py /app/code.py"])
+
+        // --no-cache runs everything.
+        try await h.build(dockerfile) { $0.noCache = true }
+        #expect(h.executedSteps.count == 4)
+    }
+
+    @Test func deletionsBecomeWhiteouts() async throws {
+        let h = try BuildHarness()
+        let result = try await h.build("""
+            FROM localhost/busybox
+            RUN mkdir -p /data/keep /data/gone /data/opaque && touch /data/keep/a /data/gone/b /data/opaque/old
+            RUN rm -rf /data/gone /bin/wc && rm -rf /data/opaque && mkdir /data/opaque && touch /data/opaque/new
+            RUN rm /data/keep/a && echo again > /data/keep/a
+            """)
+        let rootfs = try h.unpack(result)
+        #expect(!exists(rootfs + "/data/gone"))
+        #expect(!exists(rootfs + "/bin/wc"), "a file of the base image is deleted")
+        #expect(exists(rootfs + "/bin/cat"))
+        #expect(!exists(rootfs + "/data/opaque/old") && exists(rootfs + "/data/opaque/new"))
+        #expect(h.contents(rootfs + "/data/keep/a") == "again\n")
+    }
+
+    @Test func failedRunSaysWhereAndWhy() async throws {
+        let h = try BuildHarness()
+        do {
+            try await h.build("FROM localhost/busybox\n\nRUN echo first line && echo boom >&2 && exit 7\n")
+            Issue.record("the build should fail")
+        } catch let error as BuildError {
+            #expect(error.range?.start.line == 3)
+            #expect(error.description.contains("Dockerfile:3:1: RUN echo first line"))
+            #expect(error.description.contains("exit code: 7"))
+            #expect(error.outputTail.contains("boom"))
+        }
+        // The store stays usable and nothing is left mounted.
+        let mounts = String(decoding: FileManager.default.contents(atPath: "/proc/self/mountinfo") ?? Data(), as: UTF8.self)
+        #expect(!mounts.contains(h.root))
+        try await h.build("FROM localhost/busybox\nRUN true\n")
+    }
+
+    @Test func runIsIsolated() async throws {
+        let h = try BuildHarness()
+        let marker = h.directory.path + "/host-marker"
+        try Data("host".utf8).write(to: URL(fileURLWithPath: marker))
+        try await h.build("""
+            FROM localhost/busybox
+            RUN echo "pid $$"; ps; test ! -e \(marker) && echo "no host file"; hostname
+            RUN --network=none ls /sys/class/net
+            """)
+        #expect(h.output.contains("pid 1\n"), "\(h.output)")
+        let processRows = h.output.split(separator: "\n").filter { $0.trimmingCharacters(in: .whitespaces).first?.isNumber == true }
+        #expect(processRows.count == 2, "only the shell and ps are visible: \(h.output)")
+        #expect(h.output.contains("no host file"))
+        #expect(h.output.contains("buildkitsandbox"))
+        #expect(h.output.contains("lo\n") && !h.output.contains("eth"))
+    }
+
+    @Test func pathsCannotEscape() async throws {
+        let h = try BuildHarness()
+        try h.write("inside.txt", "inside\n")
+        _ = symlink("/etc/hostname", h.context + "/abs-link")
+        _ = symlink("../../../../../../etc/hostname", h.context + "/rel-link")
+        // A source through a symlink resolves inside the context, where the target does not exist.
+        for source in ["abs-link", "rel-link", "../../etc/hostname"] {
+            do {
+                let r = try await h.build("FROM localhost/busybox\nCOPY \(source) /x\n")
+                let rootfs = try h.unpack(r)
+                // Either refused, or whatever was copied came from inside the context (a link is kept as a link).
+                #expect(h.contents(rootfs + "/x") != h.contents("/etc/hostname") || !exists(rootfs + "/x"))
+            } catch is BuildError {
+            }
+        }
+        // A destination through a symlink in the image stays inside the rootfs.
+        let r = try await h.build("""
+            FROM localhost/busybox
+            RUN ln -s / /escape && ln -s ../../../../.. /up
+            COPY inside.txt /escape/tmp/a.txt
+            COPY inside.txt /up/tmp/b.txt
+            """)
+        let rootfs = try h.unpack(r)
+        #expect(h.contents(rootfs + "/tmp/a.txt") == "inside\n")
+        #expect(h.contents(rootfs + "/tmp/b.txt") == "inside\n")
+        #expect(!exists("/tmp/a.txt") || h.contents("/tmp/a.txt") != "inside\n")
+    }
+
+    @Test func reproducibleWithSourceDateEpoch() async throws {
+        let h = try BuildHarness()
+        try h.write("a.txt", "a\n")
+        let dockerfile = "FROM localhost/busybox\nCOPY a.txt /a.txt\nRUN echo fixed > /b.txt && touch -d @100 /b.txt\n"
+        let one = try await h.build(dockerfile) { $0.noCache = true; $0.sourceDateEpoch = 1_700_000_000 }
+        try await Task.sleep(for: .seconds(1.1))
+        _ = utimes(h.context + "/a.txt", nil)
+        let two = try await h.build(dockerfile) { $0.noCache = true; $0.sourceDateEpoch = 1_700_000_000 }
+        #expect(one.manifest.digest == two.manifest.digest)
+        #expect(one.imageConfig.created == "2023-11-14T22:13:20Z")
+    }
+
+    @Test func secretsNeverReachTheImage() async throws {
+        let h = try BuildHarness()
+        let secretFile = h.directory.path + "/token"
+        try Data("s3cr3t-value".utf8).write(to: URL(fileURLWithPath: secretFile))
+        let result = try await h.build("""
+            FROM localhost/busybox
+            RUN --mount=type=secret,id=token cat /run/secrets/token | wc -c > /len.txt
+            """) { $0.secrets = ["token": .file(secretFile)] }
+        let rootfs = try h.unpack(result)
+        #expect(h.contents(rootfs + "/len.txt")?.trimmingCharacters(in: .whitespacesAndNewlines) == "12")
+        #expect(!exists(rootfs + "/run/secrets/token"))
+        for layer in result.imageConfig.rootfs.diffIDs {
+            _ = layer
+        }
+        let blobs = try FileManager.default.contentsOfDirectory(atPath: h.root + "/blobs/sha256")
+        for blob in blobs {
+            let data = try Data(contentsOf: URL(fileURLWithPath: h.root + "/blobs/sha256/" + blob))
+            #expect(data.range(of: Data("s3cr3t-value".utf8)) == nil, "blob \(blob) holds the secret")
+        }
+    }
+
+    @Test func cacheMountsPersistAndStayOutOfLayers() async throws {
+        let h = try BuildHarness()
+        let dockerfile = """
+            FROM localhost/busybox
+            ARG N=1
+            RUN --mount=type=cache,target=/cache sh -c 'echo run$N >> /cache/log; cat /cache/log | wc -l > /count'
+            """
+        try await h.build(dockerfile)
+        let second = try await h.build(dockerfile) { $0.buildArguments = ["N": "2"] }
+        let rootfs = try h.unpack(second)
+        #expect(h.contents(rootfs + "/count")?.trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+        #expect(!exists(rootfs + "/cache/log"))
+    }
+
+    @Test func onbuildTriggersRunInTheChildBuild() async throws {
+        let h = try BuildHarness()
+        try h.write("payload.txt", "payload\n")
+        try await h.build("FROM localhost/busybox\nONBUILD COPY payload.txt /from-trigger.txt\n", tags: ["parent:1"])
+        let child = try await h.build("FROM parent:1\nRUN cat /from-trigger.txt\n", tags: ["child:1"])
+        #expect(h.output.contains("payload"))
+        #expect(child.imageConfig.config.onBuild == nil)
+    }
+
+    @Test func cancellationStopsTheBuild() async throws {
+        let h = try BuildHarness()
+        try h.write("Dockerfile", "FROM localhost/busybox\nRUN sleep 1000\n")
+        let task = Task { try await h.build("FROM localhost/busybox\nRUN sleep 1000\n") }
+        try await Task.sleep(for: .milliseconds(700))
+        let clock = ContinuousClock()
+        let start = clock.now
+        task.cancel()
+        do {
+            _ = try await task.value
+            Issue.record("a cancelled build should fail")
+        } catch {}
+        #expect(clock.now - start < .seconds(5))
+        let mounts = String(decoding: FileManager.default.contents(atPath: "/proc/self/mountinfo") ?? Data(), as: UTF8.self)
+        #expect(!mounts.contains(h.root))
+    }
+}
