@@ -95,7 +95,9 @@ extension BuildRun {
             events(.stepOutput(id: stepID, bytes: bytes))
         }
         let status = try await withSourceMounts(sourceViews, scratch: scratch, spec: spec) { spec in
-            try await self.builder.sandbox.run(spec, output: output)
+            // The sandbox's own scratch files live in the step's directory, so a killed build's leftovers
+            // are found and removed with it.
+            try await Sandbox(scratchDirectory: scratch.path).run(spec, output: output)
         }
         guard status == 0 else {
             let shown = arguments.joined(separator: " ")

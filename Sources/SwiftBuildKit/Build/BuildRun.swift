@@ -203,6 +203,7 @@ final class BuildRun: Sendable {
         if case .workdir = instruction { _ = state.editor.apply(instruction) }
 
         let key = try cacheKey(step, state, node: node, stages: stages)
+        events(.stepCacheKey(id: stepID, key: key))
         let skipCache = request.noCache
             || (node.stage.stage.name.map { name in request.noCacheFilter.contains { $0.lowercased() == name } } ?? false)
         if !skipCache, let record = builder.cache.lookup(key) {

@@ -19,7 +19,6 @@ public final class Builder: Sendable {
     public let images: ImageStore
     let snapshots: SnapshotStore
     let cache: CacheStore
-    let sandbox: Sandbox
     let scratch: String
 
     /// Opens (creating if needed) the swiftbuild root: content store, image store, snapshots, cache.
@@ -31,7 +30,7 @@ public final class Builder: Sendable {
         images = try ImageStore(root: root, content: content)
         snapshots = try SnapshotStore(root: root, content: content)
         cache = try CacheStore(root: root, content: content)
-        sandbox = Sandbox(scratchDirectory: scratch)
+        recoverInterruptedBuilds()
     }
 
     /// Runs a build. Events arrive in order per step; the build stops at the first failing step.

@@ -37,11 +37,13 @@ public final class ProgressRenderer: @unchecked Sendable {
         case .stepStarted(let id):
             guard let s = steps[id] else { return }
             write("#\(id) [\(s.stage) \(s.index)/\(s.count)] \(s.text)\n")
-            if showCacheKeys {
-                for part in s.cacheKeyParts { write("#\(id) key \(part.name): \(part.value)\n") }
-            }
-        case .stepCached(let id, let key):
-            write("#\(id) CACHED\(showCacheKeys ? " \(key)" : "")\n")
+
+        case .stepCacheKey(let id, let key):
+            guard showCacheKeys else { return }
+            write("#\(id) cache key \(key.digest)\n")
+            for part in key.parts { write("#\(id)   \(part.name): \(part.value)\n") }
+        case .stepCached(let id, _):
+            write("#\(id) CACHED\n")
         case .stepOutput(let id, let bytes):
             var buffer = pending[id, default: []] + bytes
             while let nl = buffer.firstIndex(of: 0x0A) {
@@ -51,8 +53,8 @@ public final class ProgressRenderer: @unchecked Sendable {
             pending[id] = buffer
         case .stepFinished(let id, let seconds, let key, _):
             flush(id)
-            let suffix = showCacheKeys ? key.map { " \($0)" } ?? "" : ""
-            write("#\(id) DONE \(String(format: "%.1f", seconds))s\(suffix)\n")
+            _ = key
+            write("#\(id) DONE \(String(format: "%.1f", seconds))s\n")
         case .stepFailed(let id, let seconds, let message):
             flush(id)
             write("#\(id) ERROR \(String(format: "%.1f", seconds))s: \(message)\n")
@@ -73,10 +75,12 @@ public final class ProgressRenderer: @unchecked Sendable {
         switch event {
         case .stepPlanned(let s):
             object = ["event": "planned", "step": s.id, "stage": s.stage, "index": s.index, "count": s.count,
-                      "instruction": s.text,
-                      "cache_key_parts": s.cacheKeyParts.map { ["name": $0.name, "value": $0.value] }]
+                      "instruction": s.text]
         case .stepStarted(let id):
             object = ["event": "started", "step": id]
+        case .stepCacheKey(let id, let key):
+            object = ["event": "cache_key", "step": id, "cache_key": key.digest.description,
+                      "parts": key.parts.map { ["name": $0.name, "value": $0.value] }]
         case .stepCached(let id, let key):
             object = ["event": "cached", "step": id, "cache_key": key.description]
         case .stepOutput(let id, let bytes):
