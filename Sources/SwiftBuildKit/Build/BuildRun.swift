@@ -197,7 +197,10 @@ final class BuildRun: Sendable {
         let instruction = step.instruction
         guard isFilesystemStep(instruction) else {
             _ = state.editor.apply(instruction)
-            state.history.append(.init(created: now, createdBy: state.editor.history(for: instruction), emptyLayer: true))
+            // A metadata step takes the time of the entry before it (as BuildKit fills history times from
+            // its layers), so a rebuild whose layers all come from the cache gives the same image.
+            state.history.append(.init(created: state.history.last?.created ?? now,
+                                       createdBy: state.editor.history(for: instruction), emptyLayer: true))
             return .some(nil)
         }
         if case .workdir = instruction { _ = state.editor.apply(instruction) }
