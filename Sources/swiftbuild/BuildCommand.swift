@@ -31,6 +31,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .customLong("build-arg"), help: "Set a build-time variable (KEY=VALUE, or KEY to take it from the environment).")
     var buildArgs: [String] = []
 
+    @Option(name: .customLong("build-context"), help: "Additional build context (NAME=oci-layout:///path[:tag|@digest], NAME=docker-image://REF or NAME=DIR); repeatable.")
+    var buildContexts: [String] = []
+
     @Option(help: "Set the target platform for the build (os/arch[/variant]).")
     var platform: String?
 
@@ -107,6 +110,10 @@ struct BuildCommand: AsyncParsableCommand {
         }
         do {
             request.outputs = try outputs.map(BuildOutput.parse)
+            for c in buildContexts {
+                let (name, context) = try NamedContext.parseFlag(c)
+                request.buildContexts[name] = context
+            }
             for s in secrets {
                 let (id, source) = try SecretSource.parse(s)
                 request.secrets[id] = source

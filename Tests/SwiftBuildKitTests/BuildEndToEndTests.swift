@@ -253,3 +253,42 @@ import SwiftBuildOCI
         #expect(!mounts.contains(h.root))
     }
 }
+
+@Suite(.serialized) struct NamedContextTests {
+    @Test func parsing() throws {
+        #expect(try NamedContext.parse("oci-layout:///srv/layout:v1") == .ociLayout(path: "/srv/layout", tag: "v1", digest: nil))
+        #expect(try NamedContext.parse("oci-layout:///srv/layout") == .ociLayout(path: "/srv/layout", tag: nil, digest: nil))
+        let d = "sha256:" + String(repeating: "a", count: 64)
+        #expect(try NamedContext.parse("oci-layout:///l@\(d)") == .ociLayout(path: "/l", tag: nil, digest: try Digest(parsing: d)))
+        #expect(try NamedContext.parse("docker-image://busybox:1") == .dockerImage("busybox:1"))
+        #expect(try NamedContext.parse("./dir") == .directory("./dir"))
+        #expect(throws: BuildRequestError.self) { try NamedContext.parse("git://x") }
+        #expect(try NamedContext.parseFlag("Base=docker-image://x").0 == "base")
+    }
+
+    @Test func fromAnOCILayoutAndCopyFromADirectory() async throws {
+        let h = try BuildHarness()
+        // The busybox image as an OCI layout directory tagged "bb".
+        let layout = h.directory.path + "/layout"
+        let busybox = try #require(try h.builder.images.resolve(try ImageReference(parsing: TestImages.busyboxName)))
+        try OCIArchiveExporter.write(images: [(busybox, [try ImageReference(parsing: "example/bb:bb")])],
+                                     content: h.builder.content, to: layout, tar: false)
+        let extra = h.directory.path + "/extra"
+        try FileManager.default.createDirectory(atPath: extra, withIntermediateDirectories: true)
+        try Data("from the extra context\n".utf8).write(to: URL(fileURLWithPath: extra + "/note.txt"))
+        let result = try await h.build("""
+            FROM base
+            COPY --from=assets note.txt /note.txt
+            RUN cat /note.txt
+            """) {
+            $0.buildContexts = ["base": .ociLayout(path: layout, tag: "bb", digest: nil), "assets": .directory(extra)]
+        }
+        #expect(h.output.contains("from the extra context"))
+        #expect(result.imageConfig.rootfs.diffIDs.count == 2, "base layer + COPY; the RUN changed nothing")
+        // A stage of the same name is replaced by the named context, as buildx does.
+        try await h.build("FROM scratch AS base\nFROM base\nRUN echo replaced\n") {
+            $0.buildContexts = ["base": .dockerImage(TestImages.busyboxName)]
+        }
+        #expect(h.output.contains("replaced"))
+    }
+}

@@ -162,6 +162,19 @@ final class BuildRun: Sendable {
     }
 
     func resolveImage(_ name: String) throws -> Image {
+        switch request.buildContexts[name.lowercased()] {
+        case .ociLayout(let path, let tag, let digest):
+            return try image(fromLayout: path, tag: tag, digest: digest)
+        case .dockerImage(let ref):
+            return try resolveStoredImage(ref)
+        case .directory(let path):
+            throw BuildError("build context \(name) is a directory (\(path)): it can be used with COPY --from, not FROM")
+        case nil:
+            return try resolveStoredImage(name)
+        }
+    }
+
+    func resolveStoredImage(_ name: String) throws -> Image {
         let reference: ImageReference
         do { reference = try ImageReference(parsing: name) } catch {
             throw BuildError("invalid image reference \"\(name)\": \(error)")
@@ -293,6 +306,10 @@ final class BuildRun: Sendable {
     func sourceIdentity(from: String?, paths: [String], excludes: [String], node: BuildGraph.Node,
                         stages: [Int: StageState]) throws -> String {
         let sourcePaths = paths.filter { !$0.hasPrefix("<<") }
+        if let from, case .directory(let path) = request.buildContexts[from.lowercased()] {
+            return try SourceDigest.compute(context: try BuildContext(directory: path), sources: sourcePaths,
+                                            excludes: excludes).description
+        }
         if let from {
             if let dep = node.dependencies.first(where: { graph.node($0)?.stage.stage.name == from.lowercased()
                                                               || String($0) == from }),
@@ -455,18 +472,20 @@ final class BuildRun: Sendable {
                 sources.append(.path(s))
             }
         }
-        let request = CopyRequest(sources: sources, destination: state.editor.absolute(transfer.destination),
-                                  owner: owner, chmod: transfer.chmod, parents: parents, excludes: transfer.excludes,
-                                  link: transfer.link, isAdd: isAdd, checksum: checksum)
+        let copyRequest = CopyRequest(sources: sources, destination: state.editor.absolute(transfer.destination),
+                                      owner: owner, chmod: transfer.chmod, parents: parents,
+                                      excludes: transfer.excludes, link: transfer.link, isAdd: isAdd, checksum: checksum)
         let downloads = scratch.path + "/copy"
         try Scratch.makeDirectories([downloads])
-        if let from {
+        if let from, case .directory(let path) = request.buildContexts[from.lowercased()] {
+            try await CopyExecutor(source: .directory(path), rootfs: merged, scratch: downloads).run(copyRequest)
+        } else if let from {
             let layers = try sourceLayers(from, node: node, stages: stages)
             try await withSourceView(layers: layers, scratch: scratch, name: "copy") { source in
-                try await CopyExecutor(source: .directory(source), rootfs: merged, scratch: downloads).run(request)
+                try await CopyExecutor(source: .directory(source), rootfs: merged, scratch: downloads).run(copyRequest)
             }
         } else {
-            try await CopyExecutor(source: .context(context), rootfs: merged, scratch: downloads).run(request)
+            try await CopyExecutor(source: .context(context), rootfs: merged, scratch: downloads).run(copyRequest)
         }
     }
 }

@@ -123,7 +123,8 @@ extension Builder {
             let definition = try BuildDefinition(DockerfileParser().parse(bytes: source))
             let resolver = StageResolver(definition: definition, buildArguments: arguments, buildPlatform: host,
                                          targetPlatform: targetPlatform)
-            return .success(try BuildGraph(definition: definition, target: request.target, resolver: resolver) { name in
+            return .success(try BuildGraph(definition: definition, target: request.target, resolver: resolver,
+                                           namedContexts: Set(request.buildContexts.keys)) { name in
                 guard let ref = try? ImageReference(parsing: name),
                       let image = try? images.image(ref, platform: Platform(targetPlatform)) else { return [] }
                 return ConfigEditor(base: image.config).environment
