@@ -139,7 +139,14 @@ struct BuildCommand: AsyncParsableCommand {
         request.compressionLevel = compressionLevel
 
         let rootPath = try root ?? ContentStore.defaultRoot(environment: environment)
-        let mode: ProgressRenderer.Mode = progress == "json" ? .json : .plain
+        let mode: ProgressRenderer.Mode
+        switch progress {
+        case "json": mode = .json
+        case "plain": mode = .plain
+        case "tty": mode = .tty
+        case "auto": mode = isatty(2) == 1 ? .tty : .plain
+        default: throw CommandFailure("invalid --progress \"\(progress)\": use auto, plain, tty or json")
+        }
         let renderer = ProgressRenderer(mode: mode, showCacheKeys: debugCache) { text in
             CommandOutput.standardError(text)
         }
