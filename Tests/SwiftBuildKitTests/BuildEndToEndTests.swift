@@ -97,6 +97,18 @@ import SwiftBuildOCI
         try await h.build(dockerfile) { $0.buildArguments = ["VERSION": "2"] }
         #expect(h.executedSteps == ["RUN echo \"version $VERSION\" > /app/version.txt", "COPY code.py /app/code.py"])
 
+        // Same size, mtime restored: the content change is still seen (ctime, racy-entry rule).
+        var st = stat()
+        _ = stat(h.context + "/code.py", &st)
+        try h.write("code.py", "print(3)\n")
+        var times = [st.st_atim, st.st_mtim]
+        _ = utimensat(AT_FDCWD, h.context + "/code.py", &times, 0)
+        try await h.build(dockerfile) { $0.buildArguments = ["VERSION": "2"] }
+        #expect(h.executedSteps == ["COPY code.py /app/code.py"])
+        // And unchanged again after that: all hits (the index remembered the new content).
+        try await h.build(dockerfile) { $0.buildArguments = ["VERSION": "2"] }
+        #expect(h.executedSteps.isEmpty)
+
         // --no-cache runs everything.
         try await h.build(dockerfile) { $0.noCache = true }
         #expect(h.executedSteps.count == 4)

@@ -33,6 +33,8 @@ final class BuildRun: Sendable {
     let events: @Sendable (BuildEvent) -> Void
     /// The build's time for history entries: SOURCE_DATE_EPOCH when given.
     let now: String
+    /// Content hashes of context files from earlier builds.
+    let hashIndex: ContentHashIndex
 
     init(builder: Builder, request: BuildRequest, graph: BuildGraph, plan: StepPlan, context: BuildContext,
          fileName: String, platform: Platform, events: @escaping @Sendable (BuildEvent) -> Void) {
@@ -44,12 +46,14 @@ final class BuildRun: Sendable {
         self.fileName = fileName
         self.platform = platform
         self.events = events
+        hashIndex = ContentHashIndex(root: builder.root, context: context.directory)
         let seconds = request.sourceDateEpoch ?? Int64(Date().timeIntervalSince1970)
         now = RFC3339.format(secondsSinceEpoch: seconds)
     }
 
     /// Runs every needed stage; returns the target's state.
     func execute() async throws -> StageState {
+        defer { hashIndex.save() }
         var level: [Int: Int] = [:]
         for node in graph.nodes {
             let index = node.stage.stage.index
@@ -319,7 +323,7 @@ final class BuildRun: Sendable {
             let image = try resolveImage(from)
             return "image:\(image.manifestDescriptor.digest) " + sourcePaths.joined(separator: " ")
         }
-        let digest = try SourceDigest.compute(context: context, sources: sourcePaths, excludes: excludes)
+        let digest = try SourceDigest.compute(context: context, sources: sourcePaths, excludes: excludes, index: hashIndex)
         return digest.description
     }
 
