@@ -10,40 +10,60 @@ enum SourceDigest {
     static func compute(context: BuildContext, sources: [String], excludes: [String],
                         index: ContentHashIndex? = nil) throws -> Digest {
         let selection = try CopySelection(root: .context(context), excludes: excludes)
-        let hasher = SHA256Hasher()
-        func add(_ text: String) { hasher.update(Array((text + "\u{0}").utf8)) }
+        var record = Record()
         for source in sources {
-            add("source " + source)
+            record.text("source " + source)
             let matches: [CopySelection.Match]
             do { matches = try selection.matches(source) } catch {
                 // A missing source is reported when the step runs; the key only needs to differ.
-                add("missing")
+                record.text("missing")
                 continue
             }
             for match in matches {
-                try describe(host: RootedPath.host(match.resolved, in: context.directory), relative: match.resolved,
-                             st: match.stat, index: index, add)
+                try record.entry(host: RootedPath.host(match.resolved, in: context.directory), relative: match.resolved,
+                                 st: match.stat, index: index)
                 if match.stat.st_mode & S_IFMT == S_IFDIR {
                     try selection.walk(match, enter: { entry in
-                        try describe(host: entry.host, relative: match.resolved + "/" + entry.relative, st: entry.stat,
-                                     index: index, add)
+                        try record.entry(host: entry.host, relative: match.resolved + "/" + entry.relative,
+                                         st: entry.stat, index: index)
                         return true
                     }, leave: { _ in })
                 }
             }
         }
-        return hasher.finalize()
+        return record.hasher.finalize()
     }
 
-    static func describe(host: String, relative: String, st: stat, index: ContentHashIndex?,
-                         _ add: (String) -> Void) throws {
-        let type = st.st_mode & S_IFMT
-        add("\(relative) \(String(type, radix: 8)) \(String(st.st_mode & 0o7777, radix: 8)) \(st.st_uid):\(st.st_gid)")
-        if type == S_IFLNK {
-            add("-> " + ((try? FileManager.default.destinationOfSymbolicLink(atPath: host)) ?? ""))
-        } else if type == S_IFREG {
-            let hash = try index?.hash(of: host, relative: relative, stat: st) ?? ContentHashIndex.hashFile(host)
-            add(hash.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined())
+    /// Binary records straight into the hasher: no per-entry string formatting.
+    struct Record {
+        let hasher = SHA256Hasher()
+        private var buffer: [UInt8] = []
+
+        init() { buffer.reserveCapacity(512) }
+
+        mutating func text(_ s: String) {
+            buffer.removeAll(keepingCapacity: true)
+            buffer.append(contentsOf: s.utf8)
+            buffer.append(0)
+            hasher.update(buffer)
+        }
+
+        mutating func entry(host: String, relative: String, st: stat, index: ContentHashIndex?) throws {
+            buffer.removeAll(keepingCapacity: true)
+            buffer.append(contentsOf: relative.utf8)
+            buffer.append(0)
+            for v in [UInt32(st.st_mode), st.st_uid, st.st_gid] {
+                withUnsafeBytes(of: v.littleEndian) { buffer.append(contentsOf: $0) }
+            }
+            let type = st.st_mode & S_IFMT
+            if type == S_IFLNK {
+                buffer.append(contentsOf: ((try? FileManager.default.destinationOfSymbolicLink(atPath: host)) ?? "").utf8)
+                buffer.append(0)
+            } else if type == S_IFREG {
+                buffer.append(contentsOf: try index?.hash(of: host, relative: relative, stat: st)
+                                          ?? ContentHashIndex.hashFile(host))
+            }
+            hasher.update(buffer)
         }
     }
 }
