@@ -304,3 +304,83 @@ import SwiftBuildOCI
         #expect(h.output.contains("replaced"))
     }
 }
+
+@Suite(.serialized) struct BuildFeatureTests {
+    @Test func heredocScriptsUsersAndMounts() async throws {
+        let h = try BuildHarness()
+        try h.write("data/input.txt", "from the context\n")
+        let result = try await h.build("""
+            FROM localhost/busybox AS tools
+            RUN mkdir -p /opt/tools && echo "tool v1" > /opt/tools/VERSION
+
+            FROM localhost/busybox
+            RUN <<EOF
+            echo "script line 1"
+            echo "script line 2" > /script.txt
+            EOF
+            RUN <<'EOF'
+            #!/bin/sh -e
+            echo "shebang \\$0"
+            EOF
+            RUN cat <<EOT > /cat.txt
+            heredoc via the shell
+            EOT
+            USER app
+            RUN id > /tmp/id.txt && cp /tmp/id.txt /home/app/id.txt
+            USER root
+            RUN --mount=type=bind,source=data,target=/ctx cat /ctx/input.txt > /bound.txt
+            RUN --mount=type=bind,from=tools,source=/opt/tools,target=/t cat /t/VERSION > /tool.txt
+            RUN --mount=type=bind,source=data,target=/rw,rw echo scribble > /rw/input.txt && cat /rw/input.txt
+            RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && test -f /scratch/x
+            WORKDIR /created/by/workdir
+            """)
+        let rootfs = try h.unpack(result)
+        #expect(h.output.contains("script line 1"))
+        #expect(h.contents(rootfs + "/script.txt") == "script line 2\n")
+        #expect(h.output.contains("shebang"))
+        #expect(h.contents(rootfs + "/cat.txt") == "heredoc via the shell\n")
+        let id = h.contents(rootfs + "/home/app/id.txt") ?? ""
+        #expect(id.contains("uid=1000(app)") && id.contains("gid=1000(app)") && id.contains("2000(extra)"), "\(id)")
+        #expect(h.contents(rootfs + "/bound.txt") == "from the context\n")
+        #expect(h.contents(rootfs + "/tool.txt") == "tool v1\n")
+        #expect(h.contents(h.context + "/data/input.txt") == "from the context\n", "writes to an rw bind mount are discarded")
+        #expect(!exists(rootfs + "/ctx") && !exists(rootfs + "/t") && !exists(rootfs + "/rw") && !exists(rootfs + "/scratch"),
+                "mount points leave nothing in the image")
+        #expect(exists(rootfs + "/created/by/workdir"))
+    }
+
+    @Test func addExtractsArchivesAndRefusesGit() async throws {
+        let h = try BuildHarness()
+        let staging = h.directory.path + "/archive"
+        try FileManager.default.createDirectory(atPath: staging + "/pkg", withIntermediateDirectories: true)
+        try Data("packed\n".utf8).write(to: URL(fileURLWithPath: staging + "/pkg/file.txt"))
+        try runImageTool("/bin/tar", ["-czf", h.context + "/pkg.tar.gz", "-C", staging, "pkg"])
+        let result = try await h.build("FROM localhost/busybox\nADD pkg.tar.gz /opt/\nCOPY pkg.tar.gz /kept/\n")
+        let rootfs = try h.unpack(result)
+        #expect(h.contents(rootfs + "/opt/pkg/file.txt") == "packed\n")
+        #expect(exists(rootfs + "/kept/pkg.tar.gz"), "COPY does not extract")
+        do {
+            try await h.build("FROM localhost/busybox\nADD https://github.com/moby/buildkit.git#v0.12 /src\n")
+            Issue.record("git sources should fail clearly")
+        } catch let error as BuildError {
+            #expect(error.description.contains("not supported"), "\(error)")
+            #expect(error.range?.start.line == 2)
+        }
+    }
+
+    @Test func independentStagesRunInParallel() async throws {
+        let h = try BuildHarness()
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await h.build("""
+            FROM localhost/busybox AS a
+            RUN sleep 1 && echo a > /a
+            FROM localhost/busybox AS b
+            RUN sleep 1 && echo b > /b
+            FROM localhost/busybox
+            COPY --from=a /a /a
+            COPY --from=b /b /b
+            """)
+        #expect(clock.now - start < .seconds(1.9), "two 1 s stages took \(clock.now - start)")
+    }
+}
