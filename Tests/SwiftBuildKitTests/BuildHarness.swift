@@ -14,11 +14,11 @@ final class BuildHarness: @unchecked Sendable {
     private let lock = NSLock()
     private var collected: [BuildEvent] = []
 
-    init() throws {
+    init(snapshotter: Snapshotter? = nil) throws {
         directory = try ImageTestDirectory()
         try FileManager.default.createDirectory(atPath: directory.path + "/context", withIntermediateDirectories: true)
         try TestImages.busybox(root: directory.path + "/root")
-        builder = try Builder(root: directory.path + "/root")
+        builder = try Builder(root: directory.path + "/root", snapshotter: snapshotter)
     }
 
     /// Writes a file in the context (parents created).

@@ -6,20 +6,16 @@ import SwiftBuildDockerfile
 import SwiftBuildOCI
 
 extension BuildRun {
-    /// Runs a RUN step in the sandbox on the overlay (`lowers` + `upper`).
-    func runProcess(_ run: Instruction.Run, step: ResolvedStep, state: StageState, lowers: [String], upper: String,
-                    work: String, scratch: Scratch, node: BuildGraph.Node, stages: [Int: StageState],
-                    stepID: Int) async throws {
+    /// Runs a RUN step in the sandbox on the step's file system.
+    func runProcess(_ run: Instruction.Run, step: ResolvedStep, state: StageState, filesystem fs: StepFilesystem,
+                    node: BuildGraph.Node, stages: [Int: StageState], stepID: Int) async throws {
+        let scratch = fs.scratch
         let config = state.editor.config.config
         // User and groups come from the image's /etc/passwd and /etc/group (read in a merged view).
         let user = config.user ?? ""
         var ids: (uid: UInt32, gid: UInt32, groups: [UInt32]) = (0, 0, [])
         if !user.isEmpty {
-            let lookupUpper = scratch.path + "/user-upper", lookupWork = scratch.path + "/user-work"
-            try Scratch.makeDirectories([lookupUpper, lookupWork])
-            ids = try await withMergedView(lowers: lowers, upper: lookupUpper, work: lookupWork, scratch: scratch) { merged in
-                try UserResolver.resolve(user, rootfs: merged)
-            }
+            ids = try await fs.withParentView { try UserResolver.resolve(user, rootfs: $0) }
         }
 
         // Environment: the image's ENV, then ARG values it does not override; PATH as BuildKit defaults it.
@@ -89,7 +85,7 @@ extension BuildRun {
         }
 
         let spec = SandboxSpec(
-            root: .overlay(lower: lowers, upper: upper, work: work), arguments: arguments,
+            root: fs.sandboxRoot, arguments: arguments,
             environment: environment.map { "\($0.key)=\($0.value)" },
             workingDirectory: state.editor.workingDirectory, uid: ids.uid, gid: ids.gid,
             supplementaryGroups: ids.groups, network: run.network == .none ? .none : .host, mounts: mounts,

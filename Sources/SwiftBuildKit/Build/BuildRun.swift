@@ -329,38 +329,25 @@ final class BuildRun: Sendable {
 
     // MARK: - Execution
 
-    /// Runs a file-system step on an overlay of the current layers; returns its layer, or nil if it changed nothing.
+    /// Runs a file-system step on the current layers; returns its layer, or nil if it changed nothing.
     func execute(_ step: ResolvedStep, state: StageState, node: BuildGraph.Node,
                  stages: [Int: StageState], stepID: Int) async throws -> LayerRef? {
         let work = try Scratch(in: builder.scratch)
         defer { work.remove() }
-        let upper = work.path + "/upper"
-        let overlayWork = work.path + "/work"
-        try Scratch.makeDirectories([upper, overlayWork])
-        var lowers: [String] = []
-        for layer in state.layers.reversed() {
-            lowers.append(try await builder.snapshots.unpacked(layer: layer.descriptor.digest,
-                                                               mediaType: layer.descriptor.mediaType.rawValue,
-                                                               diffID: layer.diffID))
-        }
-        if lowers.isEmpty {
-            let empty = work.path + "/empty"
-            try Scratch.makeDirectories([empty])
-            lowers = [empty]
-        }
+        let fs = try StepFilesystem(mode: builder.snapshotter, lowers: try await unpacked(state.layers), scratch: work)
 
         switch step.instruction {
         case .run(let run):
-            try await runProcess(run, step: step, state: state, lowers: lowers, upper: upper, work: overlayWork,
-                                 scratch: work, node: node, stages: stages, stepID: stepID)
+            try await runProcess(run, step: step, state: state, filesystem: fs, node: node, stages: stages,
+                                 stepID: stepID)
         case .copy, .add:
-            try await withMergedView(lowers: lowers, upper: upper, work: overlayWork, scratch: work) { merged in
+            try await fs.withWritableView { merged in
                 try await self.copy(step, state: state, into: merged, scratch: work, node: node, stages: stages)
             }
         case .workdir:
             let user = state.editor.config.config.user ?? ""
             let dir = state.editor.workingDirectory
-            try await withMergedView(lowers: lowers, upper: upper, work: overlayWork, scratch: work) { merged in
+            try await fs.withWritableView { merged in
                 let ids = try UserResolver.resolve(user, rootfs: merged)
                 _ = try RootfsWriter(rootfs: merged, createdOwner: (ids.uid, ids.gid)).ensureDirectory(dir)
             }
@@ -368,61 +355,38 @@ final class BuildRun: Sendable {
             return nil
         }
 
-        let entries = try OverlayDiff.entries(upper: upper)
+        let entries = try fs.entries()
         if entries.isEmpty { return nil }
         let writer = try LayerWriter(compression: request.compression, level: request.compressionLevel,
                                      sourceDateEpoch: request.sourceDateEpoch)
-        let result = try writer.write(entries: entries, from: upper, into: builder.content)
+        let result = try writer.write(entries: entries, from: fs.changes, into: builder.content)
         let layer = LayerRef(descriptor: Descriptor(mediaType: MediaType(rawValue: result.mediaType),
                                                     digest: result.digest, size: result.size),
                              diffID: result.diffID)
-        // The upper directory already holds the layer in overlay form: keep it as the layer's snapshot rather
-        // than extracting the blob again (only when the tar has the same metadata as the files).
-        if request.sourceDateEpoch == nil {
-            _ = try? builder.snapshots.adopt(directory: upper, diffID: result.diffID)
+        // The overlay's upper directory already holds the layer in overlay form: keep it as the layer's snapshot
+        // rather than extracting the blob again (only when the tar has the same metadata as the files).
+        if fs.mode == .overlay && request.sourceDateEpoch == nil {
+            _ = try? builder.snapshots.adopt(directory: fs.changes, diffID: result.diffID)
         }
         return layer
     }
 
-    /// Mounts an overlay of `lowers` with `upper` for the duration of `body`.
-    func withMergedView<T>(lowers: [String], upper: String, work: String, scratch: Scratch,
-                           _ body: (String) async throws -> T) async throws -> T {
-        let merged = scratch.path + "/merged"
-        try Scratch.makeDirectories([merged])
-        try Overlay.mount(lower: lowers, upper: upper, work: work, at: merged)
-        do {
-            let value = try await body(merged)
-            try Overlay.unmount(at: merged)
-            return value
-        } catch {
-            try? Overlay.unmount(at: merged)
-            throw error
-        }
-    }
-
-    /// A read-only view of another stage's or image's file system for `COPY --from` and `--mount from=`.
-    func withSourceView<T>(layers: [LayerRef], scratch: Scratch, name: String,
-                           _ body: (String) async throws -> T) async throws -> T {
+    /// The unpacked snapshots of `layers`, top first.
+    func unpacked(_ layers: [LayerRef]) async throws -> [String] {
         var lowers: [String] = []
         for layer in layers.reversed() {
             lowers.append(try await builder.snapshots.unpacked(layer: layer.descriptor.digest,
                                                                mediaType: layer.descriptor.mediaType.rawValue,
                                                                diffID: layer.diffID))
         }
-        let base = scratch.path + "/src-\(name)"
-        try Scratch.makeDirectories([base + "/upper", base + "/work", base + "/empty"])
-        if lowers.isEmpty { lowers = [base + "/empty"] }
-        let merged = base + "/merged"
-        try Scratch.makeDirectories([merged])
-        try Overlay.mount(lower: lowers, upper: base + "/upper", work: base + "/work", at: merged)
-        do {
-            let value = try await body(merged)
-            try Overlay.unmount(at: merged)
-            return value
-        } catch {
-            try? Overlay.unmount(at: merged)
-            throw error
-        }
+        return lowers
+    }
+
+    /// A read-only view of another stage's or image's file system for `COPY --from` and `--mount from=`.
+    func withSourceView<T>(layers: [LayerRef], scratch: Scratch, name: String,
+                           _ body: (String) async throws -> T) async throws -> T {
+        try await StepFilesystem.withView(of: try await unpacked(layers), mode: builder.snapshotter, scratch: scratch,
+                                          name: name, body)
     }
 
     /// The layers of the stage or image `from` names.

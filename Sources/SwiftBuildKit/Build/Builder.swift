@@ -19,10 +19,13 @@ public final class Builder: Sendable {
     public let images: ImageStore
     let snapshots: SnapshotStore
     let cache: CacheStore
+    /// How steps get their file systems: overlayfs where the kernel allows it, else copies.
+    public let snapshotter: Snapshotter
     let scratch: String
 
     /// Opens (creating if needed) the swiftbuild root: content store, image store, snapshots, cache.
-    public init(root: String) throws {
+    /// `snapshotter` nil picks overlayfs when it can be mounted here, else the copy fallback.
+    public init(root: String, snapshotter: Snapshotter? = nil) throws {
         self.root = root
         scratch = root + "/tmp"
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
@@ -30,6 +33,7 @@ public final class Builder: Sendable {
         images = try ImageStore(root: root, content: content)
         snapshots = try SnapshotStore(root: root, content: content)
         cache = try CacheStore(root: root, content: content)
+        self.snapshotter = snapshotter ?? Snapshotter.detect(scratch: root + "/tmp")
         recoverInterruptedBuilds()
     }
 
