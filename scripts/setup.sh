@@ -7,6 +7,7 @@ PACKAGES=(
   pkg-config zlib1g-dev libssl-dev libarchive-dev libzstd-dev libisal-dev   # C libraries behind the shims
   libarchive-tools tar gzip zstd pigz xz-utils bzip2                        # bsdtar and friends, for round-trip tests
   busybox-static                                                            # base images for tests are built from it
+  python3                                                                   # ADD URL tests serve files with http.server
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
