@@ -104,7 +104,7 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         }
         #expect(f.owner("/x/y/z/f") == [1000, 1001])
 
-        // An existing directory keeps its owner and mode; one below it is also left alone.
+        // An existing destination directory keeps its owner and mode; one below it takes the source's.
         try FileManager.default.createDirectory(atPath: f.rootfs + "/app/sub", withIntermediateDirectories: true)
         chmod(f.rootfs + "/app", 0o700)
         chown(f.rootfs + "/app", 5, 6)
@@ -112,7 +112,9 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         try put(f.context + "/src/sub/g", "g")
         try await f.copy(["src"], "/app") { $0.owner = .init(uid: 7, gid: 7) }
         #expect(f.mode("/app") == 0o700 && f.owner("/app") == [5, 6])
-        #expect(f.mode("/app/sub") == 0o711)
+        chmod(f.context + "/src/sub", 0o750)
+        try await f.copy(["src"], "/app") { $0.owner = .init(uid: 7, gid: 7) }
+        #expect(f.mode("/app/sub") == 0o750 && f.owner("/app/sub") == [7, 7])
         #expect(f.owner("/app/sub/g") == [7, 7])
     }
 
@@ -205,6 +207,10 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         try put(f.rootfs + "/plain", "p")
         try FileManager.default.createDirectory(atPath: f.context + "/tree/plain", withIntermediateDirectories: true)
         #expect(await copyError { try await f.copy(["tree"], "/") } == "cannot copy to non-directory: /plain")
+        // A file over an existing directory fails too.
+        try FileManager.default.createDirectory(atPath: f.rootfs + "/isdir", withIntermediateDirectories: true)
+        try put(f.context + "/t2/isdir", "file")
+        #expect(await copyError { try await f.copy(["t2"], "/") } == "cannot replace to directory /isdir with file")
     }
 
     @Test func heredocSources() async throws {

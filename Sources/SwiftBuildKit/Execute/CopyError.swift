@@ -33,7 +33,7 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
         case .destinationNotDirectory(let instruction):
             return "When using \(instruction) with more than one source file, the destination must be a directory and end with a /"
         case .cannotCopyToNonDirectory(let path): return "cannot copy to non-directory: \(path)"
-        case .cannotReplaceDirectory(let path): return "cannot replace directory \(path) with a file"
+        case .cannotReplaceDirectory(let path): return "cannot replace to directory \(path) with file"
         case .noFileNameInURL(let url): return "cannot determine a file name from \(url): give a destination file name"
         case .gitNotSupported(let url): return "git sources are not supported yet: \(url)"
         case .urlNotAllowedInCopy(let url): return "source can't be a URL for COPY: \(url)"

@@ -22,8 +22,8 @@ import SwiftBuildOCI
 ///   `COPY a.txt /new` → `/new` (a file); `COPY a.txt /new/` → `/new/a.txt`; `COPY a.txt /etc` → `/etc/a.txt`.
 /// - A directory source copies its *contents* into the destination, which is created if missing (0755 and
 ///   the `--chown` owner, not the source directory's mode) and keeps its owner and mode if it exists.
-///   `COPY src /app` with `src/x` → `/app/x`. Directories created below it take the source's metadata;
-///   directories that already exist below it keep theirs. A directory over an existing non-directory
+///   `COPY src /app` with `src/x` → `/app/x`. Directories below it take the source's metadata, also when they
+///   already exist (`COPY src /` with `src/etc` 0700 makes `/etc` 0700: BuildKit overwrites all but the top). A directory over an existing non-directory
 ///   (a file or a symlink) fails with `cannot copy to non-directory: …`, as in BuildKit.
 /// - `--parents`: each match keeps its path relative to the root (or to a `/./` pivot):
 ///   `COPY --parents a/b/c.txt ./x/./y/z /dst/` → `/dst/a/b/c.txt`, `/dst/y/z`. Parents made this way are 0755.

@@ -80,7 +80,9 @@ struct RootfsWriter {
     }
 
     /// Copies what `selection` selects below the directory `match` into the existing directory `directory`
-    /// (resolved, relative). The destination directory's own metadata is left as it is.
+    /// (resolved, relative). The destination directory's own metadata is left as it is; every directory below
+    /// it, created or already there, takes the source directory's metadata (fsutil's copy overwrites target
+    /// metadata for everything but the top).
     func copyContents(of match: CopySelection.Match, from selection: CopySelection, into directory: String,
                       copier: NodeCopier) throws(CopyError) {
         let top = open(RootedPath.host(directory, in: rootfs), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -114,10 +116,9 @@ struct RootfsWriter {
             }, leave: { entry in
                 guard let (fd, created) = stack.popLast() else { return }
                 defer { close(fd) }
-                guard created else { return }
                 let parent = stack[stack.count - 1].fd
                 let name = FileTree.cString(Array((entry.relative.split(separator: "/").last.map(String.init) ?? "").utf8))
-                if entry.held, (try? FileTree.names(fd, path: entry.host))?.isEmpty == true {
+                if created, entry.held, (try? FileTree.names(fd, path: entry.host))?.isEmpty == true {
                     _ = unlinkat(parent, name, AT_REMOVEDIR)  // excluded itself, and nothing below was kept
                     return
                 }
