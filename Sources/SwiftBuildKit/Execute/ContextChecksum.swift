@@ -35,7 +35,7 @@ public final class ContextChecksum: Sendable {
         let selection = try CopySelection(root: source, excludes: excludes)
         let index = StatIndex(directory: indexDirectory, forSource: selection.directory)
         defer { index.save() }
-        let hasher = SHA256Hasher()
+        let hasher = RecordHasher()
         let resetOwners: Bool
         if case .context = source { resetOwners = true } else { resetOwners = false }
         for (n, pattern) in sources.enumerated() {
@@ -68,7 +68,7 @@ public final class ContextChecksum: Sendable {
         try checksum(source: .directory(directory), sources: [path])
     }
 
-    private func record(_ hasher: SHA256Hasher, _ relative: String, host: String, st: stat, resetOwners: Bool,
+    private func record(_ hasher: RecordHasher, _ relative: String, host: String, st: stat, resetOwners: Bool,
                         index: StatIndex) throws(CopyError) {
         let type = st.st_mode & S_IFMT
         field(hasher, relative)
@@ -83,11 +83,13 @@ public final class ContextChecksum: Sendable {
         default: kind = "s"
         }
         let uid = resetOwners ? 0 : st.st_uid, gid = resetOwners ? 0 : st.st_gid
-        field(hasher, "\(kind) \(String(UInt32(st.st_mode) & 0o7777, radix: 8)) \(uid) \(gid)")
+        hasher.append(kind.utf8.first ?? 0)
+        hasher.append(UInt32(st.st_mode) & 0o7777)
+        hasher.append(uid)
+        hasher.append(gid)
         switch type {
         case S_IFREG:
-            let hash = try index.contentHash(path: host, st: st)
-            hasher.update(hash)
+            hasher.append(bytes: try index.contentHash(path: host, st: st))
         case S_IFLNK:
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let n = readlink(host, &buffer, buffer.count - 1)
@@ -101,11 +103,51 @@ public final class ContextChecksum: Sendable {
     }
 
     /// A length-prefixed field, so no two different sequences of fields hash the same.
-    private func field(_ hasher: SHA256Hasher, _ text: String) {
-        let bytes = Array(text.utf8)
-        let n = UInt32(bytes.count)
-        hasher.update([UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: n >> 8),
-                       UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 24)])
-        hasher.update(bytes)
+    private func field(_ hasher: RecordHasher, _ text: String) {
+        var text = text
+        text.withUTF8 { bytes in
+            hasher.append(UInt32(bytes.count))
+            hasher.append(bytes: bytes)
+        }
+    }
+}
+
+/// Collects record bytes in a buffer and hashes them in large blocks (one SHA-256 call per 64 KiB, not per field).
+final class RecordHasher {
+    private let hasher = SHA256Hasher()
+    private var buffer: [UInt8] = []
+
+    init() { buffer.reserveCapacity(1 << 16) }
+
+    func append(_ byte: UInt8) {
+        buffer.append(byte)
+        flushIfFull()
+    }
+
+    func append(_ value: UInt32) {
+        buffer.append(UInt8(truncatingIfNeeded: value))
+        buffer.append(UInt8(truncatingIfNeeded: value >> 8))
+        buffer.append(UInt8(truncatingIfNeeded: value >> 16))
+        buffer.append(UInt8(truncatingIfNeeded: value >> 24))
+        flushIfFull()
+    }
+
+    func append(bytes: some Collection<UInt8>) {
+        buffer.append(contentsOf: bytes)
+        flushIfFull()
+    }
+
+    private func flushIfFull() {
+        if buffer.count >= 1 << 16 { flush() }
+    }
+
+    private func flush() {
+        buffer.withUnsafeBytes { hasher.update($0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    func finalize() -> Digest {
+        flush()
+        return hasher.finalize()
     }
 }
