@@ -320,3 +320,15 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         #expect(checksum == "checksum can't be specified for non-HTTP(S) sources")
     }
 }
+
+@Suite struct CopyCancellationTests {
+    @Test func cancelledTaskStops() async throws {
+        let f = try CopyFixture()
+        for i in 0..<50 { try put(f.context + "/many/f\(i)", "x") }
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            try await f.copy(["many"], "/m")
+        }
+        await #expect(throws: CopyError.cancelled) { try await task.value }
+    }
+}

@@ -26,6 +26,8 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidExcludePattern(String, message: String)
     case archive(path: String, message: String)
     case system(operation: String, path: String, errno: Int32)
+    /// The task was cancelled; what was copied so far stays in the (discarded) upper directory.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -45,6 +47,7 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
         case .archive(let path, let message): return "failed to extract \(path): \(message)"
         case .system(let operation, let path, let code):
             return "\(path): \(operation) failed: \(String(cString: strerror(code)))"
+        case .cancelled: return "cancelled"
         }
     }
 }

@@ -82,6 +82,7 @@ public struct CopyExecutor: Sendable {
         if destinationIsDirectory { _ = try tree.ensureDirectory(destination) }
 
         for item in request.sources {
+            if Task.isCancelled { throw .cancelled }
             switch item {
             case .path(let pattern):
                 for match in try selection.matches(pattern) {

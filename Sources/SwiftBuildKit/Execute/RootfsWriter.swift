@@ -92,6 +92,7 @@ struct RootfsWriter {
         let display = { (relative: String) in "/" + (directory.isEmpty ? relative : directory + "/" + relative) }
         do {
             try selection.walk(match, enter: { entry in
+                if Task.isCancelled { throw CopyError.cancelled }
                 let parent = stack[stack.count - 1].fd
                 let name = FileTree.cString(Array((entry.relative.split(separator: "/").last.map(String.init) ?? "").utf8))
                 var existing = stat()
