@@ -332,3 +332,15 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         await #expect(throws: CopyError.cancelled) { try await task.value }
     }
 }
+
+@Suite struct CopyHardlinkTests {
+    @Test func hardlinksInACopiedTreeStayLinked() async throws {
+        let f = try CopyFixture()
+        try put(f.context + "/d/a", "same")
+        #expect(link(f.context + "/d/a", f.context + "/d/b") == 0)
+        try await f.copy(["d"], "/h")
+        let a = try #require(lstatOf(f.rootfs + "/h/a")), b = try #require(lstatOf(f.rootfs + "/h/b"))
+        #expect(a.st_ino == b.st_ino)
+        #expect(text(f.rootfs + "/h/b") == "same")
+    }
+}
