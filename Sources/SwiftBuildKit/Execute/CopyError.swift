@@ -14,8 +14,6 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotCopyToNonDirectory(String)
     /// A file copied where a directory already is.
     case cannotReplaceDirectory(String)
-    /// A URL source without a file name and a destination ending in `/`.
-    case noFileNameInURL(String)
     case gitNotSupported(String)
     /// `ADD <url>` on `COPY`.
     case urlNotAllowedInCopy(String)
@@ -36,7 +34,6 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
             return "When using \(instruction) with more than one source file, the destination must be a directory and end with a /"
         case .cannotCopyToNonDirectory(let path): return "cannot copy to non-directory: \(path)"
         case .cannotReplaceDirectory(let path): return "cannot replace to directory \(path) with file"
-        case .noFileNameInURL(let url): return "cannot determine a file name from \(url): give a destination file name"
         case .gitNotSupported(let url): return "git sources are not supported yet: \(url)"
         case .urlNotAllowedInCopy(let url): return "source can't be a URL for COPY: \(url)"
         case .download(let url, let message): return "failed to download \(url): \(message)"

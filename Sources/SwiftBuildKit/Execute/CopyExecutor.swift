@@ -35,7 +35,7 @@ import SwiftBuildOCI
 /// - Heredocs are files (0644, mtime now) named after the heredoc.
 /// ADD: a local source that is a tar archive (plain, gzip, bzip2, xz or zstd, detected from its content) is
 /// extracted into the destination directory (owners from the archive unless `--chown`); a URL (http/https) is
-/// downloaded to `<dest>/<last URL path component>` (or to the destination when it does not end in `/` and is
+/// downloaded to `<dest>/<last URL path component>` (`__unnamed__` when there is none) (or to the destination when it does not end in `/` and is
 /// not a directory) with mode 0600 and the mtime of `Last-Modified`, verified against `--checksum`, never
 /// extracted. Git URLs fail with "git sources are not supported yet".
 public struct CopyExecutor: Sendable {
@@ -130,9 +130,6 @@ public struct CopyExecutor: Sendable {
                 defer { unlink(file) }
                 var st = stat()
                 guard lstat(file, &st) == 0 else { throw .system(operation: "lstat", path: file, errno: errno) }
-                if name.isEmpty && (destinationIsDirectory || tree.isDirectory(destination)) {
-                    throw .noFileNameInURL(url)
-                }
                 let target = try tree.fileTarget(destination, name: name, forceDirectory: destinationIsDirectory)
                 try tree.copyFile(host: file, st: st, to: target, copier: copier)
             }
@@ -224,7 +221,8 @@ public struct CopyExecutor: Sendable {
             let actual = SHA256Hasher.digest(bytes)
             if actual != checksum { throw .checksumMismatch(url: url, expected: checksum, actual: actual) }
         }
-        let name = parsed.path.split(separator: "/").last.map(String.init) ?? ""
+        // BuildKit's name for a URL whose path has no last component.
+        let name = parsed.path.split(separator: "/").last.map(String.init) ?? "__unnamed__"
         return (try writeScratchFile(bytes, mode: 0o600, mtime: lastModified), name)
     }
 }
