@@ -148,8 +148,11 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         try put(f.context + "/a/b/c.txt", "c")
         try put(f.context + "/a/b2/c.txt", "c2")
         try put(f.context + "/x/y/z", "z")
+        chmod(f.context + "/a/b", 0o710)
         try await f.copy(["a/*/c.txt", "./x/./y/z"], "/dst/") { $0.parents = true }
         #expect(tree(f.rootfs + "/dst") == ["a", "a/b", "a/b/c.txt", "a/b2", "a/b2/c.txt", "y", "y/z"])
+        #expect(f.mode("/dst/a/b") == 0o710, "parents take the source directory's mode")
+        #expect(f.mode("/dst") == 0o755)
     }
 
     @Test func excludeAndDockerignore() async throws {
@@ -317,7 +320,13 @@ func copyError(_ body: () async throws -> Void) async -> String? {
             try await f.run(CopyRequest(sources: [.path("f")], destination: "/g/", isAdd: true,
                                         checksum: SHA256Hasher.digest([1])))
         }
-        #expect(checksum == "checksum can't be specified for non-HTTP(S) sources")
+        #expect(checksum == "checksum can't be specified for non-HTTP sources")
+        let onCopy = await copyError {
+            try await f.run(CopyRequest(sources: [.url("http://x/y")], destination: "/g/", checksum: SHA256Hasher.digest([1])))
+        }
+        #expect(onCopy == "checksum can't be specified for COPY")
+        let gitCopy = await copyError { try await f.run(CopyRequest(sources: [.url("https://h/r.git")], destination: "/g/")) }
+        #expect(gitCopy == "source can't be a git ref for COPY")
     }
 }
 

@@ -19,8 +19,10 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
     case urlNotAllowedInCopy(String)
     case download(url: String, message: String)
     case checksumMismatch(url: String, expected: Digest, actual: Digest)
-    /// `--checksum` without a URL source.
-    case checksumRequiresURL
+    /// `--checksum` on COPY, with several sources, or without a URL source (BuildKit's three texts).
+    case checksumNotAllowed(String)
+    /// A git URL on COPY.
+    case gitRefInCopy(String)
     case invalidExcludePattern(String, message: String)
     case archive(path: String, message: String)
     case system(operation: String, path: String, errno: Int32)
@@ -39,7 +41,8 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
         case .download(let url, let message): return "failed to download \(url): \(message)"
         case .checksumMismatch(let url, let expected, let actual):
             return "digest mismatch for \(url): expected \(expected), got \(actual)"
-        case .checksumRequiresURL: return "checksum can't be specified for non-HTTP(S) sources"
+        case .checksumNotAllowed(let why): return "checksum can't be specified for \(why)"
+        case .gitRefInCopy: return "source can't be a git ref for COPY"
         case .invalidExcludePattern(let pattern, let message): return "invalid --exclude pattern \(pattern): \(message)"
         case .archive(let path, let message): return "failed to extract \(path): \(message)"
         case .system(let operation, let path, let code):

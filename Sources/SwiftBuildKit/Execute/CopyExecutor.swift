@@ -26,7 +26,9 @@ import SwiftBuildOCI
 ///   already exist (`COPY src /` with `src/etc` 0700 makes `/etc` 0700: BuildKit overwrites all but the top). A directory over an existing non-directory
 ///   (a file or a symlink) fails with `cannot copy to non-directory: …`, as in BuildKit.
 /// - `--parents`: each match keeps its path relative to the root (or to a `/./` pivot):
-///   `COPY --parents a/b/c.txt ./x/./y/z /dst/` → `/dst/a/b/c.txt`, `/dst/y/z`. Parents made this way are 0755.
+///   `COPY --parents a/b/c.txt ./x/./y/z /dst/` → `/dst/a/b/c.txt`, `/dst/y/z`. Parents made this way take
+///   the metadata of the source directories they stand for (owner rules and `--chmod` included), as BuildKit
+///   copies them with include patterns; parents that already exist are left alone.
 /// - Ownership: `--chown` applies to every copied node and every directory the copy creates; without it,
 ///   files from the context are root:root and files from a stage or image keep their owners.
 /// - `--chmod` (octal or symbolic, `X` counts a directory as executable) applies to every copied file and
@@ -57,13 +59,15 @@ public struct CopyExecutor: Sendable {
         if request.sources.count > 1 && !destinationIsDirectory {
             throw .destinationNotDirectory(instruction: instruction)
         }
-        var hasURL = false
-        for case .url(let url) in request.sources {
-            if Self.isGit(url) { throw .gitNotSupported(url) }
-            if !request.isAdd { throw .urlNotAllowedInCopy(url) }
-            hasURL = true
+        if request.checksum != nil {
+            if !request.isAdd { throw .checksumNotAllowed("COPY") }
+            if request.sources.count != 1 { throw .checksumNotAllowed("multiple sources") }
+            guard case .url(let url) = request.sources[0], !Self.isGit(url) else { throw .checksumNotAllowed("non-HTTP sources") }
         }
-        if request.checksum != nil && !hasURL { throw .checksumRequiresURL }
+        for case .url(let url) in request.sources {
+            if Self.isGit(url) { throw request.isAdd ? .gitNotSupported(url) : .gitRefInCopy(url) }
+            if !request.isAdd { throw .urlNotAllowedInCopy(url) }
+        }
 
         let selection = try CopySelection(root: source, excludes: request.excludes)
         let destination = RootedPath.clean(request.destination)
@@ -101,6 +105,7 @@ public struct CopyExecutor: Sendable {
                     let base = match.path.split(separator: "/").last.map(String.init) ?? ""
                     if request.parents {
                         let target = destination.isEmpty ? match.parentsPath : destination + "/" + match.parentsPath
+                        try tree.makeParents(of: match, from: selection, below: destination, copier: copier)
                         if isDir {
                             try tree.copyContents(of: match, from: selection, into: try tree.ensureDirectory(target), copier: copier)
                         } else {

@@ -59,6 +59,36 @@ struct RootfsWriter {
         return FileTarget(directory: try ensureDirectory(parts.joined(separator: "/")), name: last)
     }
 
+    /// `--parents`: creates the directories of `match.parentsPath` below `destination` (all but the last
+    /// component) that are missing, each with the metadata of the source directory it stands for.
+    func makeParents(of match: CopySelection.Match, from selection: CopySelection, below destination: String,
+                     copier: NodeCopier) throws(CopyError) {
+        var components = match.parentsPath.split(separator: "/").map(String.init)
+        components.removeLast()
+        guard !components.isEmpty else { return }
+        // The source directory standing for the first component: the match path minus the parents path.
+        let sourceBase = String(match.path.dropLast(match.parentsPath.count))
+        var relative = ""
+        for component in components {
+            relative = relative.isEmpty ? component : relative + "/" + component
+            let target = destination.isEmpty ? relative : destination + "/" + relative
+            if isDirectory(target) { continue }
+            let resolved = try ensureDirectory(target)
+            let sourceHost = RootedPath.host(RootedPath.clean(sourceBase + relative), in: selection.directory)
+            let source = open(sourceHost, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard source >= 0 else { continue }
+            defer { close(source) }
+            let made = open(RootedPath.host(resolved, in: rootfs), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard made >= 0 else { throw .system(operation: "open", path: "/" + resolved, errno: errno) }
+            defer { close(made) }
+            var st = stat()
+            guard fstat(source, &st) == 0 else { continue }
+            do { try copier.setMetadata(fd: made, st: st, path: "/" + resolved, sourceFD: source) } catch {
+                throw CopyError(error)
+            }
+        }
+    }
+
     /// Copies the non-directory at `host` to `target` (replacing a file or symlink there, never following it).
     func copyFile(host: String, st: stat, to target: FileTarget, copier: NodeCopier) throws(CopyError) {
         let dirHost = RootedPath.host(target.directory, in: rootfs)
