@@ -112,6 +112,7 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         try put(f.context + "/src/sub/g", "g")
         try await f.copy(["src"], "/app") { $0.owner = .init(uid: 7, gid: 7) }
         #expect(f.mode("/app") == 0o700 && f.owner("/app") == [5, 6])
+        #expect(lstatOf(f.rootfs + "/app")?.st_mtim.tv_sec == lstatOf(f.context + "/src")?.st_mtim.tv_sec)
         chmod(f.context + "/src/sub", 0o750)
         try await f.copy(["src"], "/app") { $0.owner = .init(uid: 7, gid: 7) }
         #expect(f.mode("/app/sub") == 0o750 && f.owner("/app/sub") == [7, 7])

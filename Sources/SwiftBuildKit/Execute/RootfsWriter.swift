@@ -110,7 +110,8 @@ struct RootfsWriter {
     }
 
     /// Copies what `selection` selects below the directory `match` into the existing directory `directory`
-    /// (resolved, relative). The destination directory's own metadata is left as it is; every directory below
+    /// (resolved, relative). The destination directory keeps its owner and mode (it gets the source's times);
+    /// every directory below
     /// it, created or already there, takes the source directory's metadata (fsutil's copy overwrites target
     /// metadata for everything but the top).
     func copyContents(of match: CopySelection.Match, from selection: CopySelection, into directory: String,
@@ -157,6 +158,9 @@ struct RootfsWriter {
                 defer { if source >= 0 { close(source) } }
                 try copier.setMetadata(fd: fd, st: entry.stat, path: display(entry.relative), sourceFD: source >= 0 ? source : nil)
             })
+            // Like fsutil: the top directory keeps its owner and mode but takes the source directory's times.
+            var times = [match.stat.st_atim, match.stat.st_mtim]
+            _ = futimens(top, &times)
         } catch let error as CopyError {
             throw error
         } catch let error as SnapshotError {
