@@ -154,6 +154,8 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         #expect(tree(f.rootfs + "/dst") == ["a", "a/b", "a/b/c.txt", "a/b2", "a/b2/c.txt", "y", "y/z"])
         #expect(f.mode("/dst/a/b") == 0o710, "parents take the source directory's mode")
         #expect(f.mode("/dst") == 0o755)
+        try await f.copy(["."], "/whole/") { $0.parents = true }
+        #expect(text(f.rootfs + "/whole/x/y/z") == "z")
     }
 
     @Test func excludeAndDockerignore() async throws {

@@ -64,8 +64,8 @@ struct RootfsWriter {
     func makeParents(of match: CopySelection.Match, from selection: CopySelection, below destination: String,
                      copier: NodeCopier) throws(CopyError) {
         var components = match.parentsPath.split(separator: "/").map(String.init)
+        guard components.count > 1 else { return }
         components.removeLast()
-        guard !components.isEmpty else { return }
         // The source directory standing for the first component: the match path minus the parents path.
         let sourceBase = String(match.path.dropLast(match.parentsPath.count))
         var relative = ""
