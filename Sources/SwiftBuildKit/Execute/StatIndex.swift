@@ -123,7 +123,7 @@ final class StatIndex {
         out.reserveCapacity(32)
         var high: UInt8?
         for c in hex.utf8 {
-            let v: UInt8 = c >= 97 ? c - 87 : c - 48
+            let v: UInt8 = c >= 97 ? c &- 87 : c &- 48
             if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
         }
         return out
