@@ -8,6 +8,7 @@ PACKAGES=(
   libarchive-tools tar gzip zstd pigz xz-utils bzip2                        # bsdtar and friends, for round-trip tests
   busybox-static                                                            # base images for tests are built from it
   skopeo umoci                                                              # OCI archive interop tests
+  python3                                                                   # ADD URL tests serve files with http.server
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -104,7 +104,7 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         }
         #expect(f.owner("/x/y/z/f") == [1000, 1001])
 
-        // An existing directory keeps its owner and mode; one below it is also left alone.
+        // An existing destination directory keeps its owner and mode; one below it takes the source's.
         try FileManager.default.createDirectory(atPath: f.rootfs + "/app/sub", withIntermediateDirectories: true)
         chmod(f.rootfs + "/app", 0o700)
         chown(f.rootfs + "/app", 5, 6)
@@ -112,7 +112,10 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         try put(f.context + "/src/sub/g", "g")
         try await f.copy(["src"], "/app") { $0.owner = .init(uid: 7, gid: 7) }
         #expect(f.mode("/app") == 0o700 && f.owner("/app") == [5, 6])
-        #expect(f.mode("/app/sub") == 0o711)
+        #expect(lstatOf(f.rootfs + "/app")?.st_mtim.tv_sec == lstatOf(f.context + "/src")?.st_mtim.tv_sec)
+        chmod(f.context + "/src/sub", 0o750)
+        try await f.copy(["src"], "/app") { $0.owner = .init(uid: 7, gid: 7) }
+        #expect(f.mode("/app/sub") == 0o750 && f.owner("/app/sub") == [7, 7])
         #expect(f.owner("/app/sub/g") == [7, 7])
     }
 
@@ -146,8 +149,13 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         try put(f.context + "/a/b/c.txt", "c")
         try put(f.context + "/a/b2/c.txt", "c2")
         try put(f.context + "/x/y/z", "z")
+        chmod(f.context + "/a/b", 0o710)
         try await f.copy(["a/*/c.txt", "./x/./y/z"], "/dst/") { $0.parents = true }
         #expect(tree(f.rootfs + "/dst") == ["a", "a/b", "a/b/c.txt", "a/b2", "a/b2/c.txt", "y", "y/z"])
+        #expect(f.mode("/dst/a/b") == 0o710, "parents take the source directory's mode")
+        #expect(f.mode("/dst") == 0o755)
+        try await f.copy(["."], "/whole/") { $0.parents = true }
+        #expect(text(f.rootfs + "/whole/x/y/z") == "z")
     }
 
     @Test func excludeAndDockerignore() async throws {
@@ -205,6 +213,10 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         try put(f.rootfs + "/plain", "p")
         try FileManager.default.createDirectory(atPath: f.context + "/tree/plain", withIntermediateDirectories: true)
         #expect(await copyError { try await f.copy(["tree"], "/") } == "cannot copy to non-directory: /plain")
+        // A file over an existing directory fails too.
+        try FileManager.default.createDirectory(atPath: f.rootfs + "/isdir", withIntermediateDirectories: true)
+        try put(f.context + "/t2/isdir", "file")
+        #expect(await copyError { try await f.copy(["t2"], "/") } == "cannot replace to directory /isdir with file")
     }
 
     @Test func heredocSources() async throws {
@@ -220,3 +232,127 @@ func copyError(_ body: () async throws -> Void) async -> String? {
     }
 }
 
+
+@Suite(.serialized) struct AddExecutorTests {
+    @Test(arguments: ["", "gzip", "bzip2", "xz", "zstd"])
+    func localArchivesAreExtracted(compressor: String) async throws {
+        let f = try CopyFixture()
+        let src = try f.scratch.sub("archive-src")
+        try put(src + "/top/file", "in archive")
+        try put(src + "/.wh.kept", "whiteout-looking names are plain files in ADD")
+        try sh("cd \(src) && tar --owner=1200 --group=1300 --numeric-owner -cf \(f.context)/a.tar top .wh.kept")
+        var name = "a.tar"
+        if !compressor.isEmpty {
+            try sh("cd \(f.context) && \(compressor) -q \(compressor == "zstd" ? "--rm " : "")a.tar")
+            name = try sh("cd \(f.context) && ls a.tar.*").trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(!FileManager.default.fileExists(atPath: f.context + "/a.tar"))
+            // Detected by content, not name.
+            try FileManager.default.moveItem(atPath: f.context + "/" + name, toPath: f.context + "/payload.bin")
+            name = "payload.bin"
+        }
+        try await f.copy([name], "/opt/x") { $0.isAdd = true }
+        #expect(text(f.rootfs + "/opt/x/top/file") == "in archive")
+        #expect(FileManager.default.fileExists(atPath: f.rootfs + "/opt/x/.wh.kept"))
+        #expect(f.owner("/opt/x/top/file") == [1200, 1300])
+        // COPY never extracts.
+        try await f.copy([name], "/copied") 
+        #expect(lstatOf(f.rootfs + "/copied").map { $0.st_mode & S_IFMT } == S_IFREG)
+        #expect(tree(f.temp).isEmpty, "staging removed")
+    }
+
+    @Test func notAnArchiveIsCopied() async throws {
+        let f = try CopyFixture()
+        try put(f.context + "/plain.tar", "not really a tar")
+        try await f.copy(["plain.tar"], "/p/") { $0.isAdd = true }
+        #expect(text(f.rootfs + "/p/plain.tar") == "not really a tar")
+    }
+
+    @Test func urlsWithChecksums() async throws {
+        let f = try CopyFixture()
+        let served = try f.scratch.sub("www")
+        try put(served + "/file.txt", "downloaded\n")
+        try sh("touch -d '2020-01-02 03:04:05 UTC' \(served)/file.txt")
+        let port = Int.random(in: 20000...40000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = ["python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", served]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            // SIGKILL: the test process's threads block SIGTERM, and the child inherits that mask.
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        let url = "http://127.0.0.1:\(port)/file.txt"
+        var up = false
+        for _ in 0..<50 where !up {
+            up = (try? sh("python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", \(port)))'")) != nil
+            if !up { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let good = SHA256Hasher.digest(Array("downloaded\n".utf8))
+        try await f.run(CopyRequest(sources: [.url(url)], destination: "/dl/", isAdd: true, checksum: good))
+        #expect(text(f.rootfs + "/dl/file.txt") == "downloaded\n")
+        #expect(f.mode("/dl/file.txt") == 0o600)
+        #expect(lstatOf(f.rootfs + "/dl/file.txt")?.st_mtim.tv_sec == 1577934245)
+        try await f.run(CopyRequest(sources: [.url(url)], destination: "/named", isAdd: true))
+        #expect(text(f.rootfs + "/named") == "downloaded\n")
+
+        let bad = SHA256Hasher.digest(Array("other".utf8))
+        let message = await copyError {
+            try await f.run(CopyRequest(sources: [.url(url)], destination: "/bad/", isAdd: true, checksum: bad))
+        }
+        #expect(message?.hasPrefix("digest mismatch for \(url)") == true)
+        #expect(!FileManager.default.fileExists(atPath: f.rootfs + "/bad/file.txt"))
+        let missing = await copyError {
+            try await f.run(CopyRequest(sources: [.url("http://127.0.0.1:\(port)/nope")], destination: "/m/", isAdd: true))
+        }
+        #expect(missing?.contains("404") == true)
+    }
+
+    @Test func gitAndURLErrors() async throws {
+        let f = try CopyFixture()
+        for url in ["https://github.com/o/r.git", "git@github.com:o/r.git", "https://github.com/o/r.git#main"] {
+            let m = await copyError { try await f.run(CopyRequest(sources: [.url(url)], destination: "/g/", isAdd: true)) }
+            #expect(m == "git sources are not supported yet: \(url)")
+        }
+        let copy = await copyError { try await f.run(CopyRequest(sources: [.url("http://x/y")], destination: "/g/")) }
+        #expect(copy == "source can't be a URL for COPY: http://x/y")
+        try put(f.context + "/f", "f")
+        let checksum = await copyError {
+            try await f.run(CopyRequest(sources: [.path("f")], destination: "/g/", isAdd: true,
+                                        checksum: SHA256Hasher.digest([1])))
+        }
+        #expect(checksum == "checksum can't be specified for non-HTTP sources")
+        let onCopy = await copyError {
+            try await f.run(CopyRequest(sources: [.url("http://x/y")], destination: "/g/", checksum: SHA256Hasher.digest([1])))
+        }
+        #expect(onCopy == "checksum can't be specified for COPY")
+        let gitCopy = await copyError { try await f.run(CopyRequest(sources: [.url("https://h/r.git")], destination: "/g/")) }
+        #expect(gitCopy == "source can't be a git ref for COPY")
+    }
+}
+
+@Suite struct CopyCancellationTests {
+    @Test func cancelledTaskStops() async throws {
+        let f = try CopyFixture()
+        for i in 0..<50 { try put(f.context + "/many/f\(i)", "x") }
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            try await f.copy(["many"], "/m")
+        }
+        await #expect(throws: CopyError.cancelled) { try await task.value }
+    }
+}
+
+@Suite struct CopyHardlinkTests {
+    @Test func hardlinksInACopiedTreeStayLinked() async throws {
+        let f = try CopyFixture()
+        try put(f.context + "/d/a", "same")
+        #expect(link(f.context + "/d/a", f.context + "/d/b") == 0)
+        try await f.copy(["d"], "/h")
+        let a = try #require(lstatOf(f.rootfs + "/h/a")), b = try #require(lstatOf(f.rootfs + "/h/b"))
+        #expect(a.st_ino == b.st_ino)
+        #expect(text(f.rootfs + "/h/b") == "same")
+    }
+}

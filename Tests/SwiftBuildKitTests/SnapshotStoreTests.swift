@@ -39,8 +39,9 @@ import SwiftBuildOCI
         _ = try await store.unpacked(layer: result.digest, diffID: result.diffID)
         #expect(FileManager.default.fileExists(atPath: dir + "/marker-from-test"))
 
-        // Partial (no completion marker, as after kill -9): rebuilt from the blob.
+        // Partial (no completion marker, as after kill -9): rebuilt from the blob; stale temp dirs removed.
         try FileManager.default.removeItem(atPath: dir + ".complete")
+        try put(root + "/snapshots/.tmp-\(result.diffID.encoded)-1-2/half", "h")
         try FileManager.default.removeItem(atPath: dir + "/etc/hello")
         _ = try await store.unpacked(layer: result.digest, diffID: result.diffID)
         #expect(text(dir + "/etc/hello") == "hi\n")

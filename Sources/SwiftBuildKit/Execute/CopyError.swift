@@ -14,18 +14,20 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
     case cannotCopyToNonDirectory(String)
     /// A file copied where a directory already is.
     case cannotReplaceDirectory(String)
-    /// A URL source without a file name and a destination ending in `/`.
-    case noFileNameInURL(String)
     case gitNotSupported(String)
     /// `ADD <url>` on `COPY`.
     case urlNotAllowedInCopy(String)
     case download(url: String, message: String)
     case checksumMismatch(url: String, expected: Digest, actual: Digest)
-    /// `--checksum` without a URL source.
-    case checksumRequiresURL
+    /// `--checksum` on COPY, with several sources, or without a URL source (BuildKit's three texts).
+    case checksumNotAllowed(String)
+    /// A git URL on COPY.
+    case gitRefInCopy(String)
     case invalidExcludePattern(String, message: String)
     case archive(path: String, message: String)
     case system(operation: String, path: String, errno: Int32)
+    /// The task was cancelled; what was copied so far stays in the (discarded) upper directory.
+    case cancelled
 
     public var description: String {
         switch self {
@@ -33,18 +35,19 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
         case .destinationNotDirectory(let instruction):
             return "When using \(instruction) with more than one source file, the destination must be a directory and end with a /"
         case .cannotCopyToNonDirectory(let path): return "cannot copy to non-directory: \(path)"
-        case .cannotReplaceDirectory(let path): return "cannot replace directory \(path) with a file"
-        case .noFileNameInURL(let url): return "cannot determine a file name from \(url): give a destination file name"
+        case .cannotReplaceDirectory(let path): return "cannot replace to directory \(path) with file"
         case .gitNotSupported(let url): return "git sources are not supported yet: \(url)"
         case .urlNotAllowedInCopy(let url): return "source can't be a URL for COPY: \(url)"
         case .download(let url, let message): return "failed to download \(url): \(message)"
         case .checksumMismatch(let url, let expected, let actual):
             return "digest mismatch for \(url): expected \(expected), got \(actual)"
-        case .checksumRequiresURL: return "checksum can't be specified for non-HTTP(S) sources"
+        case .checksumNotAllowed(let why): return "checksum can't be specified for \(why)"
+        case .gitRefInCopy: return "source can't be a git ref for COPY"
         case .invalidExcludePattern(let pattern, let message): return "invalid --exclude pattern \(pattern): \(message)"
         case .archive(let path, let message): return "failed to extract \(path): \(message)"
         case .system(let operation, let path, let code):
             return "\(path): \(operation) failed: \(String(cString: strerror(code)))"
+        case .cancelled: return "cancelled"
         }
     }
 }

@@ -22,11 +22,13 @@ import SwiftBuildOCI
 ///   `COPY a.txt /new` → `/new` (a file); `COPY a.txt /new/` → `/new/a.txt`; `COPY a.txt /etc` → `/etc/a.txt`.
 /// - A directory source copies its *contents* into the destination, which is created if missing (0755 and
 ///   the `--chown` owner, not the source directory's mode) and keeps its owner and mode if it exists.
-///   `COPY src /app` with `src/x` → `/app/x`. Directories created below it take the source's metadata;
-///   directories that already exist below it keep theirs. A directory over an existing non-directory
+///   `COPY src /app` with `src/x` → `/app/x`. Directories below it take the source's metadata, also when they
+///   already exist (`COPY src /` with `src/etc` 0700 makes `/etc` 0700: BuildKit overwrites all but the top). A directory over an existing non-directory
 ///   (a file or a symlink) fails with `cannot copy to non-directory: …`, as in BuildKit.
 /// - `--parents`: each match keeps its path relative to the root (or to a `/./` pivot):
-///   `COPY --parents a/b/c.txt ./x/./y/z /dst/` → `/dst/a/b/c.txt`, `/dst/y/z`. Parents made this way are 0755.
+///   `COPY --parents a/b/c.txt ./x/./y/z /dst/` → `/dst/a/b/c.txt`, `/dst/y/z`. Parents made this way take
+///   the metadata of the source directories they stand for (owner rules and `--chmod` included), as BuildKit
+///   copies them with include patterns; parents that already exist are left alone.
 /// - Ownership: `--chown` applies to every copied node and every directory the copy creates; without it,
 ///   files from the context are root:root and files from a stage or image keep their owners.
 /// - `--chmod` (octal or symbolic, `X` counts a directory as executable) applies to every copied file and
@@ -35,7 +37,7 @@ import SwiftBuildOCI
 /// - Heredocs are files (0644, mtime now) named after the heredoc.
 /// ADD: a local source that is a tar archive (plain, gzip, bzip2, xz or zstd, detected from its content) is
 /// extracted into the destination directory (owners from the archive unless `--chown`); a URL (http/https) is
-/// downloaded to `<dest>/<last URL path component>` (or to the destination when it does not end in `/` and is
+/// downloaded to `<dest>/<last URL path component>` (`__unnamed__` when there is none) (or to the destination when it does not end in `/` and is
 /// not a directory) with mode 0600 and the mtime of `Last-Modified`, verified against `--checksum`, never
 /// extracted. Git URLs fail with "git sources are not supported yet".
 public struct CopyExecutor: Sendable {
@@ -57,13 +59,15 @@ public struct CopyExecutor: Sendable {
         if request.sources.count > 1 && !destinationIsDirectory {
             throw .destinationNotDirectory(instruction: instruction)
         }
-        var hasURL = false
-        for case .url(let url) in request.sources {
-            if Self.isGit(url) { throw .gitNotSupported(url) }
-            if !request.isAdd { throw .urlNotAllowedInCopy(url) }
-            hasURL = true
+        if request.checksum != nil {
+            if !request.isAdd { throw .checksumNotAllowed("COPY") }
+            if request.sources.count != 1 { throw .checksumNotAllowed("multiple sources") }
+            guard case .url(let url) = request.sources[0], !Self.isGit(url) else { throw .checksumNotAllowed("non-HTTP sources") }
         }
-        if request.checksum != nil && !hasURL { throw .checksumRequiresURL }
+        for case .url(let url) in request.sources {
+            if Self.isGit(url) { throw request.isAdd ? .gitNotSupported(url) : .gitRefInCopy(url) }
+            if !request.isAdd { throw .urlNotAllowedInCopy(url) }
+        }
 
         let selection = try CopySelection(root: source, excludes: request.excludes)
         let destination = RootedPath.clean(request.destination)
@@ -82,6 +86,7 @@ public struct CopyExecutor: Sendable {
         if destinationIsDirectory { _ = try tree.ensureDirectory(destination) }
 
         for item in request.sources {
+            if Task.isCancelled { throw .cancelled }
             switch item {
             case .path(let pattern):
                 for match in try selection.matches(pattern) {
@@ -100,6 +105,7 @@ public struct CopyExecutor: Sendable {
                     let base = match.path.split(separator: "/").last.map(String.init) ?? ""
                     if request.parents {
                         let target = destination.isEmpty ? match.parentsPath : destination + "/" + match.parentsPath
+                        try tree.makeParents(of: match, from: selection, below: destination, copier: copier)
                         if isDir {
                             try tree.copyContents(of: match, from: selection, into: try tree.ensureDirectory(target), copier: copier)
                         } else {
@@ -129,9 +135,6 @@ public struct CopyExecutor: Sendable {
                 defer { unlink(file) }
                 var st = stat()
                 guard lstat(file, &st) == 0 else { throw .system(operation: "lstat", path: file, errno: errno) }
-                if name.isEmpty && (destinationIsDirectory || tree.isDirectory(destination)) {
-                    throw .noFileNameInURL(url)
-                }
                 let target = try tree.fileTarget(destination, name: name, forceDirectory: destinationIsDirectory)
                 try tree.copyFile(host: file, st: st, to: target, copier: copier)
             }
@@ -223,7 +226,8 @@ public struct CopyExecutor: Sendable {
             let actual = SHA256Hasher.digest(bytes)
             if actual != checksum { throw .checksumMismatch(url: url, expected: checksum, actual: actual) }
         }
-        let name = parsed.path.split(separator: "/").last.map(String.init) ?? ""
+        // BuildKit's name for a URL whose path has no last component.
+        let name = parsed.path.split(separator: "/").last.map(String.init) ?? "__unnamed__"
         return (try writeScratchFile(bytes, mode: 0o600, mtime: lastModified), name)
     }
 }

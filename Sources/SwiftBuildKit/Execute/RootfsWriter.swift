@@ -59,6 +59,36 @@ struct RootfsWriter {
         return FileTarget(directory: try ensureDirectory(parts.joined(separator: "/")), name: last)
     }
 
+    /// `--parents`: creates the directories of `match.parentsPath` below `destination` (all but the last
+    /// component) that are missing, each with the metadata of the source directory it stands for.
+    func makeParents(of match: CopySelection.Match, from selection: CopySelection, below destination: String,
+                     copier: NodeCopier) throws(CopyError) {
+        var components = match.parentsPath.split(separator: "/").map(String.init)
+        guard components.count > 1 else { return }
+        components.removeLast()
+        // The source directory standing for the first component: the match path minus the parents path.
+        let sourceBase = String(match.path.dropLast(match.parentsPath.count))
+        var relative = ""
+        for component in components {
+            relative = relative.isEmpty ? component : relative + "/" + component
+            let target = destination.isEmpty ? relative : destination + "/" + relative
+            if isDirectory(target) { continue }
+            let resolved = try ensureDirectory(target)
+            let sourceHost = RootedPath.host(RootedPath.clean(sourceBase + relative), in: selection.directory)
+            let source = open(sourceHost, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            guard source >= 0 else { continue }
+            defer { close(source) }
+            let made = open(RootedPath.host(resolved, in: rootfs), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard made >= 0 else { throw .system(operation: "open", path: "/" + resolved, errno: errno) }
+            defer { close(made) }
+            var st = stat()
+            guard fstat(source, &st) == 0 else { continue }
+            do { try copier.setMetadata(fd: made, st: st, path: "/" + resolved, sourceFD: source) } catch {
+                throw CopyError(error)
+            }
+        }
+    }
+
     /// Copies the non-directory at `host` to `target` (replacing a file or symlink there, never following it).
     func copyFile(host: String, st: stat, to target: FileTarget, copier: NodeCopier) throws(CopyError) {
         let dirHost = RootedPath.host(target.directory, in: rootfs)
@@ -80,7 +110,10 @@ struct RootfsWriter {
     }
 
     /// Copies what `selection` selects below the directory `match` into the existing directory `directory`
-    /// (resolved, relative). The destination directory's own metadata is left as it is.
+    /// (resolved, relative). The destination directory keeps its owner and mode (it gets the source's times);
+    /// every directory below
+    /// it, created or already there, takes the source directory's metadata (fsutil's copy overwrites target
+    /// metadata for everything but the top).
     func copyContents(of match: CopySelection.Match, from selection: CopySelection, into directory: String,
                       copier: NodeCopier) throws(CopyError) {
         let top = open(RootedPath.host(directory, in: rootfs), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -90,6 +123,7 @@ struct RootfsWriter {
         let display = { (relative: String) in "/" + (directory.isEmpty ? relative : directory + "/" + relative) }
         do {
             try selection.walk(match, enter: { entry in
+                if Task.isCancelled { throw CopyError.cancelled }
                 let parent = stack[stack.count - 1].fd
                 let name = FileTree.cString(Array((entry.relative.split(separator: "/").last.map(String.init) ?? "").utf8))
                 var existing = stat()
@@ -114,10 +148,9 @@ struct RootfsWriter {
             }, leave: { entry in
                 guard let (fd, created) = stack.popLast() else { return }
                 defer { close(fd) }
-                guard created else { return }
                 let parent = stack[stack.count - 1].fd
                 let name = FileTree.cString(Array((entry.relative.split(separator: "/").last.map(String.init) ?? "").utf8))
-                if entry.held, (try? FileTree.names(fd, path: entry.host))?.isEmpty == true {
+                if created, entry.held, (try? FileTree.names(fd, path: entry.host))?.isEmpty == true {
                     _ = unlinkat(parent, name, AT_REMOVEDIR)  // excluded itself, and nothing below was kept
                     return
                 }
@@ -125,6 +158,9 @@ struct RootfsWriter {
                 defer { if source >= 0 { close(source) } }
                 try copier.setMetadata(fd: fd, st: entry.stat, path: display(entry.relative), sourceFD: source >= 0 ? source : nil)
             })
+            // Like fsutil: the top directory keeps its owner and mode but takes the source directory's times.
+            var times = [match.stat.st_atim, match.stat.st_mtim]
+            _ = futimens(top, &times)
         } catch let error as CopyError {
             throw error
         } catch let error as SnapshotError {

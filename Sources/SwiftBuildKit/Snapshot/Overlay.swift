@@ -68,6 +68,23 @@ public enum Overlay {
         return try body(mountPoint)
     }
 
+    /// `withMergedView` for an async body (COPY/ADD run async for downloads).
+    public static func withMergedViewAsync<T>(lower: [String], upper: String, work: String,
+                                              _ body: (String) async throws -> T) async throws -> T {
+        let mountPoint = work + ".mnt"
+        try SnapshotStore.makeDirectory(upper)
+        try SnapshotStore.makeDirectory(work)
+        try SnapshotStore.makeDirectory(mountPoint)
+        defer {
+            try? FileTree.remove(mountPoint)
+            try? FileTree.remove(work)
+            try? FileTree.remove(work + "-empty")
+        }
+        try mount(lower: lower, upper: upper, work: work, at: mountPoint)
+        defer { try? unmount(at: mountPoint) }
+        return try await body(mountPoint)
+    }
+
     /// Whether an overlay can be mounted here: tries one in a temp directory under `scratch`.
     public static func isSupported(scratch: String) -> Bool {
         let base = scratch + "/.overlay-probe-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

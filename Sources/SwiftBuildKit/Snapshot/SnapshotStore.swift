@@ -54,6 +54,12 @@ public final class SnapshotStore: Sendable {
         if isUnpacked(diffID: diffID) { return final }
         // A leftover from an interrupted extraction (renamed but not marked, or damaged): start again.
         try Self.removeTree(final)
+        // Temp directories of this layer left by a killed build: nobody else uses them while we hold the lock.
+        if let names = try? FileManager.default.contentsOfDirectory(atPath: directory) {
+            for name in names where name.hasPrefix(".tmp-\(diffID.encoded)-") {
+                try? Self.removeTree(directory + "/" + name)
+            }
+        }
 
         let blob = content.path(for: layer)
         guard access(blob, R_OK) == 0 else { throw .blobMissing(layer: layer) }

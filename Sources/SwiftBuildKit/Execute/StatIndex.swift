@@ -1,0 +1,170 @@
+import CSys
+#if canImport(Glibc)
+import Glibc
+#endif
+import SwiftBuildOCI
+
+/// A persistent map from a file's stat information (inode, size, mtime, ctime) to its content hash, so an
+/// unchanged file is not read again. One index file per source directory in `<root>/cache/statindex/`.
+///
+/// Racy entries (git's rule): an entry is trusted only when the file's mtime and ctime are both older than the
+/// index file's own mtime (the same file system clock), so a change made in the same clock tick as the hashing
+/// is never missed. Content changed with size and mtime restored (`touch -d`) still changes the ctime.
+/// Binary format, little-endian: "SBSI1\n", then per entry u32 path length, path bytes, u64 inode,
+/// i64 size, i64 mtime ns, i64 ctime ns, 32 hash bytes. Written to a temp file, fsynced and renamed.
+final class StatIndex {
+    struct Entry: Equatable {
+        var inode: UInt64
+        var size: Int64
+        var mtime: Int64
+        var ctime: Int64
+        var hash: [UInt8]
+    }
+
+    let file: String
+    private var entries: [[UInt8]: Entry] = [:]
+    /// The index file's mtime (ns) when it was loaded; entries not older than this are re-hashed.
+    private var writtenAt: Int64 = 0
+    private(set) var changed = false
+    private(set) var hashed = 0
+
+    private static let magic = Array("SBSI1\n".utf8)
+
+    init(directory: String, forSource source: String) {
+        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let key = realpath(source, &resolved) != nil
+            ? String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : source
+        file = directory + "/" + SHA256Hasher.digest(Array(key.utf8)).encoded
+        load()
+    }
+
+    private func load() {
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_size > 0 else { return }
+        writtenAt = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
+        var got = 0
+        while got < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress.map { $0 + got }, $0.count - got) }
+            if n <= 0 { return }
+            got += n
+        }
+        guard bytes.starts(with: Self.magic) else { return }
+        var i = Self.magic.count
+        func int64() -> Int64? {
+            guard i + 8 <= bytes.count else { return nil }
+            var v: UInt64 = 0
+            for k in 0..<8 { v |= UInt64(bytes[i + k]) << (8 * UInt64(k)) }
+            i += 8
+            return Int64(bitPattern: v)
+        }
+        var loaded: [[UInt8]: Entry] = [:]
+        while i < bytes.count {
+            guard i + 4 <= bytes.count else { return }
+            let length = Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24
+            i += 4
+            guard i + length <= bytes.count else { return }
+            let path = Array(bytes[i..<(i + length)])
+            i += length
+            guard let inode = int64(), let size = int64(), let mtime = int64(), let ctime = int64(),
+                  i + 32 <= bytes.count else { return }
+            let hash = Array(bytes[i..<(i + 32)])
+            i += 32
+            loaded[path] = Entry(inode: UInt64(bitPattern: inode), size: size, mtime: mtime, ctime: ctime, hash: hash)
+        }
+        entries = loaded
+    }
+
+    /// The SHA-256 of the regular file at `path` (described by `st`), from the index when it can be trusted.
+    func contentHash(path: String, st: stat) throws(CopyError) -> [UInt8] {
+        let key = Array(path.utf8)
+        let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        let ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+        let current = (UInt64(st.st_ino), Int64(st.st_size), mtime, ctime)
+        if let e = entries[key], (e.inode, e.size, e.mtime, e.ctime) == current, mtime < writtenAt, ctime < writtenAt {
+            return e.hash
+        }
+        let hash = try Self.hashFile(path)
+        hashed += 1
+        let entry = Entry(inode: current.0, size: current.1, mtime: mtime, ctime: ctime, hash: hash)
+        if entries[key] != entry {
+            entries[key] = entry
+            changed = true
+        } else if mtime >= writtenAt || ctime >= writtenAt {
+            changed = true  // rewrite so the entry stops being racy
+        }
+        return hash
+    }
+
+    static func hashFile(_ path: String) throws(CopyError) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw .system(operation: "open", path: path, errno: errno) }
+        defer { close(fd) }
+        let hasher = SHA256Hasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .system(operation: "read", path: path, errno: errno)
+            }
+            if n == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        return hexBytes(hasher.finalize().encoded)
+    }
+
+    static func hexBytes(_ hex: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(32)
+        var high: UInt8?
+        for c in hex.utf8 {
+            let v: UInt8 = c >= 97 ? c &- 87 : c &- 48
+            if let h = high { out.append(h << 4 | v); high = nil } else { high = v }
+        }
+        return out
+    }
+
+    /// Writes the index if anything changed (temp file, fsync, rename). Failures are not fatal: the index is a cache.
+    func save() {
+        guard changed else { return }
+        var bytes = Self.magic
+        func put64(_ v: Int64) {
+            let u = UInt64(bitPattern: v)
+            for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: u >> (8 * UInt64(k)))) }
+        }
+        for (path, e) in entries {
+            let n = UInt32(path.count)
+            bytes += [UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: n >> 8),
+                      UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 24)]
+            bytes += path
+            put64(Int64(bitPattern: e.inode))
+            put64(e.size)
+            put64(e.mtime)
+            put64(e.ctime)
+            bytes += e.hash
+        }
+        let temp = file + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        var offset = 0
+        var ok = true
+        while offset < bytes.count {
+            let w = bytes.withUnsafeBytes { write(fd, $0.baseAddress.map { $0 + offset }, bytes.count - offset) }
+            if w < 0 {
+                if errno == EINTR { continue }
+                ok = false
+                break
+            }
+            offset += w
+        }
+        ok = ok && fsync(fd) == 0
+        close(fd)
+        if !ok || rename(temp, file) != 0 { unlink(temp) }
+        changed = false
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import SwiftBuildKit
+import SwiftBuildOCI
+
+@Suite(.serialized) struct ContextChecksumTests {
+    struct Fixture {
+        let scratch: SnapshotScratch
+        let context: String
+        let checksum: ContextChecksum
+        init() throws {
+            scratch = try SnapshotScratch()
+            context = try scratch.sub("ctx")
+            checksum = try ContextChecksum(root: try scratch.sub("root"))
+            try put(context + "/app/main.c", "int main(){}")
+            try put(context + "/app/data.bin", "aaaa")
+            try put(context + "/app/skip.log", "log")
+            try put(context + "/ignored", "i")
+            try FileManager.default.createSymbolicLink(atPath: context + "/app/link", withDestinationPath: "main.c")
+            usleep(50_000)  // so the files' ctimes are older than the index written next (not racy)
+        }
+        func sum(_ sources: [String] = ["app", "ignored"], excludes: [String] = ["*.log"]) throws -> (Digest, Int) {
+            let r = try checksum.compute(source: .context(try BuildContext(directory: context, excludePatterns: ["ignored"])),
+                                         sources: sources, excludes: excludes)
+            return (r.digest, r.filesRead)
+        }
+    }
+
+    @Test func stableAndServedFromTheStatIndex() throws {
+        let f = try Fixture()
+        let (first, read1) = try f.sum(["app"])
+        #expect(read1 == 2)  // main.c and data.bin; skip.log excluded
+        usleep(20_000)
+        let (second, read2) = try f.sum(["app"])
+        #expect(second == first)
+        #expect(read2 == 0, "an unchanged context is not read again")
+        // A new checksum object (another build) uses the persisted index.
+        let again = try ContextChecksum(root: f.scratch.path + "/root")
+        let r = try again.compute(source: .context(try BuildContext(directory: f.context)), sources: ["app"], excludes: ["*.log"])
+        #expect(r.digest == first && r.filesRead == 0)
+        // "ignored" is excluded by .dockerignore: it is not found.
+        #expect(throws: CopyError.notFound("/ignored")) { _ = try f.sum() }
+    }
+
+    @Test func touchKeepsContentChangesDoNot() throws {
+        let f = try Fixture()
+        let (base, _) = try f.sum(["app"])
+        try sh("touch \(f.context)/app/main.c \(f.context)/app")
+        #expect(try f.sum(["app"]).0 == base)
+        try put(f.context + "/app/skip.log", "changed log")  // excluded: no effect
+        #expect(try f.sum(["app"]).0 == base)
+        try put(f.context + "/app/main.c", "int main(){return 1;}")
+        let (changed, _) = try f.sum(["app"])
+        #expect(changed != base)
+        chmod(f.context + "/app/main.c", 0o755)
+        #expect(try f.sum(["app"]).0 != changed)
+        // Owners in the context are not sent: a chown does not change the key.
+        let (beforeChown, _) = try f.sum(["app"])
+        chown(f.context + "/app/main.c", 1000, 1000)
+        #expect(try f.sum(["app"]).0 == beforeChown)
+        // A different selection gives a different key.
+        #expect(try f.sum(["app/main.c"]).0 != beforeChown)
+    }
+
+    @Test func sameSizeAndMtimeWithNewContentIsDetected() throws {
+        let f = try Fixture()
+        let file = f.context + "/app/data.bin"
+        let original = try #require(lstatOf(file))
+        let (base, _) = try f.sum(["app"])
+        usleep(20_000)
+        try put(file, "bbbb")  // same size
+        var times = [original.st_atim, original.st_mtim]
+        #expect(utimensat(AT_FDCWD, file, &times, 0) == 0)  // mtime restored
+        let (after, read) = try f.sum(["app"])
+        #expect(read == 1)
+        #expect(after != base)
+        // Racy: a change right after the index was written, in the same clock tick, is still seen.
+        try put(file, "cccc")
+        #expect(utimensat(AT_FDCWD, file, &times, 0) == 0)
+        #expect(try f.sum(["app"]).0 != after)
+    }
+
+    @Test func directoryOfAStageKeepsOwners() throws {
+        let f = try Fixture()
+        let rootfs = try f.scratch.sub("rootfs")
+        try put(rootfs + "/usr/bin/tool", "t", mode: 0o755)
+        usleep(20_000)
+        let a = try f.checksum.checksum(directory: rootfs, path: "/usr")
+        #expect(try f.checksum.checksum(directory: rootfs, path: "/usr") == a)
+        chown(rootfs + "/usr/bin/tool", 5, 5)
+        #expect(try f.checksum.checksum(directory: rootfs, path: "/usr") != a)
+        #expect(throws: CopyError.self) { _ = try f.checksum.checksum(directory: rootfs, path: "/nope") }
+    }
+}
