@@ -33,11 +33,11 @@ final class BuildRun: Sendable {
     let events: @Sendable (BuildEvent) -> Void
     /// The build's time for history entries: SOURCE_DATE_EPOCH when given.
     let now: String
-    /// Content hashes of context files from earlier builds.
-    let hashIndex: ContentHashIndex
+    /// Content checksums of what COPY/ADD select, backed by the persistent stat index.
+    let checksums: ContextChecksum
 
     init(builder: Builder, request: BuildRequest, graph: BuildGraph, plan: StepPlan, context: BuildContext,
-         fileName: String, platform: Platform, events: @escaping @Sendable (BuildEvent) -> Void) {
+         fileName: String, platform: Platform, events: @escaping @Sendable (BuildEvent) -> Void) throws {
         self.builder = builder
         self.request = request
         self.graph = graph
@@ -46,14 +46,13 @@ final class BuildRun: Sendable {
         self.fileName = fileName
         self.platform = platform
         self.events = events
-        hashIndex = ContentHashIndex(root: builder.root, context: context.directory)
+        checksums = try ContextChecksum(root: builder.root)
         let seconds = request.sourceDateEpoch ?? Int64(Date().timeIntervalSince1970)
         now = RFC3339.format(secondsSinceEpoch: seconds)
     }
 
     /// Runs every needed stage; returns the target's state.
     func execute() async throws -> StageState {
-        defer { hashIndex.save() }
         var level: [Int: Int] = [:]
         for node in graph.nodes {
             let index = node.stage.stage.index
@@ -311,8 +310,7 @@ final class BuildRun: Sendable {
                         stages: [Int: StageState]) throws -> String {
         let sourcePaths = paths.filter { !$0.hasPrefix("<<") }
         if let from, case .directory(let path) = request.buildContexts[from.lowercased()] {
-            return try SourceDigest.compute(context: try BuildContext(directory: path), sources: sourcePaths,
-                                            excludes: excludes).description
+            return try checksums.checksum(source: .directory(path), sources: sourcePaths, excludes: excludes).description
         }
         if let from {
             if let dep = node.dependencies.first(where: { graph.node($0)?.stage.stage.name == from.lowercased()
@@ -323,8 +321,7 @@ final class BuildRun: Sendable {
             let image = try resolveImage(from)
             return "image:\(image.manifestDescriptor.digest) " + sourcePaths.joined(separator: " ")
         }
-        let digest = try SourceDigest.compute(context: context, sources: sourcePaths, excludes: excludes, index: hashIndex)
-        return digest.description
+        return try checksums.checksum(source: .context(context), sources: sourcePaths, excludes: excludes).description
     }
 
     // MARK: - Execution

@@ -82,7 +82,7 @@ public final class Builder: Sendable {
         let plan = StepPlan(graph: graph)
         for step in plan.allSteps { events(.stepPlanned(step)) }
 
-        let run = BuildRun(builder: self, request: request, graph: graph, plan: plan, context: context,
+        let run = try BuildRun(builder: self, request: request, graph: graph, plan: plan, context: context,
                            fileName: fileName, platform: Platform(targetPlatform), events: events)
         let final = try await run.execute()
 
