@@ -16,6 +16,20 @@ struct BuildCommand: AsyncParsableCommand {
               swiftbuild -t app:1.2.3 .
               swiftbuild -f docker/Dockerfile --target runtime --build-arg PY=3.12 -t app .
               swiftbuild -o type=oci,dest=app.tar -t app:1.2.3 .
+              swiftbuild -o type=docker,dest=app-docker.tar -o type=local,dest=rootfs -t app .
+              swiftbuild -o type=oci,dest=-,compression=zstd . > app.tar
+              swiftbuild -o type=oci,dest=app.tar,oci-mediatypes=false,compression=gzip,force-compression=true .
+              swiftbuild --metadata-file meta.json --annotation org.opencontainers.image.source=https://x/y -t app .
+              tar -C ctx -c . | swiftbuild -t app -          # the context as a tar on standard input
+
+            Outputs (-o, repeatable): type=oci,dest=FILE|DIR[,tar=false]; type=docker,dest=FILE (docker load,
+            podman load, kind load image-archive); type=local,dest=DIR (the root filesystem); type=tar,dest=FILE
+            (the root filesystem as one tar). dest=- writes to standard output. Options: oci-mediatypes=false,
+            compression=gzip|zstd|uncompressed, compression-level=N, force-compression=true, name=NAME,
+            annotation.KEY=VALUE, annotation-index.KEY=VALUE.
+
+            Shell completion: swiftbuild --generate-completion-script bash|zsh|fish (e.g. into
+            /etc/bash_completion.d/swiftbuild).
             """
     )
 
@@ -64,8 +78,8 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .customLong("iidfile"), help: "Write the image ID to the file.")
     var iidfile: String?
 
-    @Option(help: "Layer compression: gzip, zstd or uncompressed.")
-    var compression: String = "gzip"
+    @Option(help: "Layer compression: gzip, zstd or uncompressed (default: the first -o's compression=, else gzip).")
+    var compression: String?
 
     @Option(name: .customLong("compression-level"), help: "Compression level.")
     var compressionLevel: Int?
@@ -73,12 +87,34 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "The store's root directory (default: $SWIFTBUILD_ROOT, else ~/.local/share/swiftbuild).")
     var root: String?
 
-    @Argument(help: "The build context directory.")
+    @Option(name: .customLong("metadata-file"), help: "Write build result metadata (buildx keys) to the file as JSON.")
+    var metadataFile: String?
+
+    @Option(name: .customLong("annotation"), help: "Add an annotation to the image manifest (KEY=VALUE, manifest:KEY=VALUE or index:KEY=VALUE); repeatable.")
+    var annotations: [String] = []
+
+    @Flag(help: "Always attempt to pull a newer base image (accepted; registry pulls are not supported yet: base images come from the local store).")
+    var pull = false
+
+    @Flag(help: "On failure, print the whole chain of causes.")
+    var debug = false
+
+    @Argument(help: "The build context directory ('-' reads a tar of it from standard input).")
     var context: String = "."
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        var request = BuildRequest(contextDirectory: context)
+        let rootPath = try root ?? ContentStore.defaultRoot(environment: environment)
+        var contextDirectory = context
+        if context == "-" {
+            guard file != "-" else { throw CommandFailure("the Dockerfile and the context cannot both come from standard input") }
+            contextDirectory = try ContextArchive.unpack(fileDescriptor: 0, scratch: rootPath + "/tmp")
+        }
+        defer { if context == "-" { try? FileManager.default.removeItem(atPath: contextDirectory) } }
+        if pull {
+            CommandOutput.standardError("note: --pull: registry pulls are not supported yet; base images come from the local store (swiftbuild load)\n")
+        }
+        var request = BuildRequest(contextDirectory: contextDirectory)
         if file == "-" {
             request.dockerfileContents = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
         } else {
@@ -107,6 +143,11 @@ struct BuildCommand: AsyncParsableCommand {
         }
         do {
             request.outputs = try outputs.map(BuildOutput.parse)
+            for annotation in annotations {
+                for i in request.outputs.indices { try request.outputs[i].options.addAnnotation(annotation) }
+                var check = ExportOptions()
+                try check.addAnnotation(annotation)
+            }
             for s in secrets {
                 let (id, source) = try SecretSource.parse(s)
                 request.secrets[id] = source
@@ -125,13 +166,14 @@ struct BuildCommand: AsyncParsableCommand {
             guard let seconds = Int64(epoch) else { throw CommandFailure("invalid SOURCE_DATE_EPOCH \"\(epoch)\"") }
             request.sourceDateEpoch = seconds
         }
-        guard let compression = LayerCompression(rawValue: compression) else {
-            throw CommandFailure("invalid --compression \"\(compression)\": use gzip, zstd or uncompressed")
+        let firstOutput = request.outputs.first { $0.options.compression != nil }?.options
+        let compressionName = compression ?? firstOutput?.compression?.rawValue ?? "gzip"
+        guard let layerCompression = LayerCompression(rawValue: compressionName) else {
+            throw CommandFailure("invalid --compression \"\(compressionName)\": use gzip, zstd or uncompressed")
         }
-        request.compression = compression
-        request.compressionLevel = compressionLevel
+        request.compression = layerCompression
+        request.compressionLevel = compressionLevel ?? (compression == nil ? firstOutput?.compressionLevel : nil)
 
-        let rootPath = try root ?? ContentStore.defaultRoot(environment: environment)
         let mode: ProgressRenderer.Mode = progress == "json" ? .json : .plain
         let renderer = ProgressRenderer(mode: mode, showCacheKeys: debugCache) { text in
             CommandOutput.standardError(text)
@@ -145,18 +187,21 @@ struct BuildCommand: AsyncParsableCommand {
             if let iidfile {
                 try Data(result.config.digest.description.utf8).write(to: URL(fileURLWithPath: iidfile))
             }
-            if quiet {
+            if let metadataFile {
+                try BuildMetadata(result: result).write(to: metadataFile)
+            }
+            if quiet && !request.outputs.contains(where: \.isStandardOutput) {
                 CommandOutput.standardOutput(result.config.digest.description + "\n")
-            } else {
+            } else if !quiet {
                 CommandOutput.standardError("image \(result.manifest.digest)"
                     + (result.tags.isEmpty ? "" : " tagged " + result.tags.map(\.familiar).joined(separator: ", ")) + "\n")
             }
         } catch let error as BuildError {
-            throw CommandFailure(error.description)
+            throw CommandFailure(error.description + (debug ? CauseChain.describe(error) : ""))
         } catch let error as CommandFailure {
             throw error
         } catch {
-            throw CommandFailure("\(error)")
+            throw CommandFailure("\(error)" + (debug ? CauseChain.describe(error) : ""))
         }
     }
 }

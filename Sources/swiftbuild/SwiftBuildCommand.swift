@@ -8,7 +8,9 @@ struct SwiftBuildCommand: AsyncParsableCommand {
         commandName: "swiftbuild",
         abstract: "Build OCI container images from Dockerfiles, without a daemon.",
         version: SwiftBuildVersion.current,
-        subcommands: [BuildCommand.self, ParseCommand.self, StoreCommand.self, LoadCommand.self, ImagesCommand.self],
+        subcommands: [BuildCommand.self, ImagesCommand.self, InspectCommand.self, TagCommand.self, RmiCommand.self,
+                      SaveCommand.self, LoadCommand.self, DuCommand.self, PruneCommand.self, ParseCommand.self,
+                      StoreCommand.self],
         defaultSubcommand: BuildCommand.self
     )
 
