@@ -143,10 +143,15 @@ struct BuildCommand: AsyncParsableCommand {
         }
         do {
             request.outputs = try outputs.map(BuildOutput.parse)
+            // Manifest annotations go on the image itself (stored, tagged, and in every output); index ones
+            // on each OCI output's index.json.
             for annotation in annotations {
-                for i in request.outputs.indices { try request.outputs[i].options.addAnnotation(annotation) }
-                var check = ExportOptions()
-                try check.addAnnotation(annotation)
+                var parsed = ExportOptions()
+                try parsed.addAnnotation(annotation)
+                request.annotations.merge(parsed.manifestAnnotations) { _, new in new }
+                for i in request.outputs.indices {
+                    request.outputs[i].options.indexAnnotations.merge(parsed.indexAnnotations) { _, new in new }
+                }
             }
             for s in secrets {
                 let (id, source) = try SecretSource.parse(s)

@@ -29,6 +29,8 @@ public struct BuildRequest: Sendable {
     public var sourceDateEpoch: Int64?
     public var compression: LayerCompression
     public var compressionLevel: Int?
+    /// `--annotation KEY=VALUE`: annotations of the image manifest (part of its digest).
+    public var annotations: [String: String] = [:]
 
     public init(contextDirectory: String, dockerfilePath: String? = nil, dockerfileContents: [UInt8]? = nil,
                 target: String? = nil, buildArguments: [String: String] = [:], platform: BuildPlatform? = nil,

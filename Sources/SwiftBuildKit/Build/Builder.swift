@@ -95,7 +95,8 @@ public final class Builder: Sendable {
             labels[k] = v
             config.config.labels = labels
         }
-        let written = try ImageWriter.write(config: config, layers: final.layers.map(\.descriptor), into: content)
+        let written = try ImageWriter.write(config: config, layers: final.layers.map(\.descriptor),
+                                           annotations: request.annotations.isEmpty ? nil : request.annotations, into: content)
         var tags: [ImageReference] = []
         for name in request.tags {
             let ref = try ImageReference(parsing: name)
