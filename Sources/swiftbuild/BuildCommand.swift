@@ -10,26 +10,37 @@ struct BuildCommand: AsyncParsableCommand {
         commandName: "build",
         abstract: "Build an image from a Dockerfile and a context directory.",
         discussion: """
-            Flags follow docker buildx. The image is stored in the local image store (see `swiftbuild images`),
-            tagged with every -t, and written to every -o output. Examples:
+            Flags follow docker buildx. The image is stored in the local image
+            store (see `swiftbuild images`), tagged with every -t, and written to
+            every -o output.
 
+            Examples:
               swiftbuild -t app:1.2.3 .
-              swiftbuild -f docker/Dockerfile --target runtime --build-arg PY=3.12 -t app .
+              swiftbuild -f docker/Dockerfile --target runtime \\
+                --build-arg PY=3.12 -t app .
               swiftbuild -o type=oci,dest=app.tar -t app:1.2.3 .
-              swiftbuild -o type=docker,dest=app-docker.tar -o type=local,dest=rootfs -t app .
+              swiftbuild -o type=docker,dest=app-docker.tar \\
+                -o type=local,dest=rootfs -t app .
               swiftbuild -o type=oci,dest=-,compression=zstd . > app.tar
-              swiftbuild -o type=oci,dest=app.tar,oci-mediatypes=false,compression=gzip,force-compression=true .
-              swiftbuild --metadata-file meta.json --annotation org.opencontainers.image.source=https://x/y -t app .
-              tar -C ctx -c . | swiftbuild -t app -          # the context as a tar on standard input
+              swiftbuild -o type=oci,dest=app.tar,oci-mediatypes=false .
+              swiftbuild --metadata-file meta.json -t app \\
+                --annotation org.opencontainers.image.source=https://x/y .
+              tar -C ctx -c . | swiftbuild -t app -    # context from stdin
+              SOURCE_DATE_EPOCH=0 swiftbuild --no-cache -q .   # reproducible
 
-            Outputs (-o, repeatable): type=oci,dest=FILE|DIR[,tar=false]; type=docker,dest=FILE (docker load,
-            podman load, kind load image-archive); type=local,dest=DIR (the root filesystem); type=tar,dest=FILE
-            (the root filesystem as one tar). dest=- writes to standard output. Options: oci-mediatypes=false,
-            compression=gzip|zstd|uncompressed, compression-level=N, force-compression=true, name=NAME,
-            annotation.KEY=VALUE, annotation-index.KEY=VALUE.
+            Outputs (-o, repeatable):
+              type=oci,dest=FILE|DIR[,tar=false]   OCI archive or layout
+              type=docker,dest=FILE                docker load, podman load,
+                                                   kind load image-archive
+              type=local,dest=DIR                  the root filesystem
+              type=tar,dest=FILE                   the root filesystem as a tar
+              dest=-                               to standard output
+            Output options: oci-mediatypes=false, compression=gzip|zstd|
+            uncompressed, compression-level=N, force-compression=true,
+            name=NAME, annotation.KEY=VALUE, annotation-index.KEY=VALUE.
 
-            Shell completion: swiftbuild --generate-completion-script bash|zsh|fish (e.g. into
-            /etc/bash_completion.d/swiftbuild).
+            Shell completion: swiftbuild --generate-completion-script bash
+            (or zsh, fish).
             """
     )
 

@@ -6,11 +6,12 @@ import SwiftBuildKit
 struct DuCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "du",
-        abstract: "Show disk usage of the local store and build cache, and why each part is kept.",
+        abstract: "Show the disk usage of the store and build cache, and why.",
         discussion: """
-            One line per kind: blobs of tagged images (never pruned), step cache records and their blobs,
-            unpacked layers, RUN cache mounts and scratch; RECLAIMABLE is what `swiftbuild prune --all` may free.
-            --verbose lists every item, least recently used first. Example:
+            One line per kind: blobs of tagged images (never pruned), step cache
+            records and their blobs, unpacked layers, RUN cache mounts and scratch;
+            RECLAIMABLE is what `swiftbuild prune --all` may free. --verbose lists
+            every item, least recently used first. Example:
 
               swiftbuild du --verbose
             """

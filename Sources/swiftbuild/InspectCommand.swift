@@ -9,8 +9,9 @@ struct InspectCommand: AsyncParsableCommand {
         commandName: "inspect",
         abstract: "Show the manifest and config of images in the local store, as JSON.",
         discussion: """
-            Prints a JSON array with one object per image: Id (the config digest), RepoTags, Digest (the manifest
-            digest), MediaType, Created, Architecture, Os, Size, Manifest and Config. Examples:
+            Prints a JSON array with one object per image: Id (the config digest),
+            RepoTags, Digest (the manifest digest), MediaType, Created, Architecture,
+            Os, Size, Manifest and Config. Examples:
 
               swiftbuild inspect app:1.0
               swiftbuild inspect app:1.0 | jq -r '.[0].Config.config.Cmd'

@@ -8,13 +8,14 @@ struct PruneCommand: AsyncParsableCommand {
         commandName: "prune",
         abstract: "Remove build cache: step cache records, unpacked layers and blobs no tagged image needs.",
         discussion: """
-            Least recently used items go first. Blobs a tagged image needs are never removed (remove names with
-            `swiftbuild rmi` first). RUN cache mounts are removed only with --all. Do not prune a root a build
-            is using at the same time, or spare recent items with --filter until=DURATION. Examples:
+            Least recently used items go first. Blobs a tagged image needs are never
+            removed (remove names with `swiftbuild rmi` first). RUN cache mounts are
+            removed only with --all. Do not prune a root a build is using at the same
+            time, or spare recent items with --filter until=DURATION. Examples:
 
               swiftbuild prune                          # all build cache
-              swiftbuild prune --keep-storage 10GB      # evict until the root holds at most 10 GiB
-              swiftbuild prune --filter until=24h       # only what was not used for a day
+              swiftbuild prune --keep-storage 10GB      # down to 10 GiB, LRU first
+              swiftbuild prune --filter until=24h       # unused for a day
               swiftbuild prune --all                    # also cache mounts
             """
     )
@@ -27,10 +28,10 @@ struct PruneCommand: AsyncParsableCommand {
     @Option(name: .customLong("keep-storage"), help: "Stop once the root holds at most this much (e.g. 10GB, 512MB).")
     var keepStorage: String?
 
-    @Option(help: "until=DURATION: only items unused for that long (e.g. 24h, 30m, 7d).")
+    @Option(help: "until=DURATION: only items unused that long (24h, 30m, 7d).")
     var filter: [String] = []
 
-    @Flag(name: [.short, .customLong("force")], help: "Accepted for buildx compatibility (prune never asks).")
+    @Flag(name: [.short, .customLong("force")], help: "Accepted for buildx compatibility (never asks).")
     var force = false
 
     @Flag(name: .shortAndLong, help: "List what was removed.")

@@ -7,7 +7,8 @@ struct RmiCommand: AsyncParsableCommand {
         commandName: "rmi",
         abstract: "Remove image names from the local store.",
         discussion: """
-            Only the names are removed; blobs no other name needs are freed by `swiftbuild prune`. Examples:
+            Only the names are removed; blobs no other name needs are freed by
+            `swiftbuild prune`. Examples:
 
               swiftbuild rmi app:1.0
               swiftbuild rmi app:1.0 app:1.1 && swiftbuild prune

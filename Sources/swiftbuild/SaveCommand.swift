@@ -7,9 +7,10 @@ struct SaveCommand: AsyncParsableCommand {
         commandName: "save",
         abstract: "Write images of the local store to an OCI archive or a docker-archive.",
         discussion: """
-            The OCI archive (default) keeps every digest: `swiftbuild load` in another root, `skopeo copy
-            oci-archive:FILE …` and `podman load` read it. `--format docker` writes what `docker load` and
-            `kind load image-archive` read (layers uncompressed, so the manifest digest differs; the image ID
+            The OCI archive (default) keeps every digest: `swiftbuild load` in another
+            root, `skopeo copy oci-archive:FILE …` and `podman load` read it.
+            `--format docker` writes what `docker load` and `kind load image-archive`
+            read (layers uncompressed, so the manifest digest differs; the image ID
             stays). Examples:
 
               swiftbuild save app:1.0 -o app.tar

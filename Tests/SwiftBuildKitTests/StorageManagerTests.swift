@@ -80,6 +80,12 @@ import SwiftBuildOCI
         #expect(StorageUnits.parseDuration("2x") == nil)
         #expect(StorageUnits.format(bytes: 4_260_000) == "4.26MB")
         #expect(StorageUnits.format(bytes: 999) == "999B")
+        #expect(StorageUnits.parseTimestamp("2023-11-14T22:13:20Z") == 1_700_000_000)
+        #expect(StorageUnits.parseTimestamp("1970-01-01T00:00:00.5Z") == 0)
+        #expect(StorageUnits.parseTimestamp("2023-11-15T00:13:20+02:00") == 1_700_000_000)
+        #expect(StorageUnits.parseTimestamp("2000-02-29T00:00:00Z") == 951_782_400)
+        #expect(StorageUnits.parseTimestamp("yesterday") == nil)
+        #expect(StorageUnits.age(3 * 365 * 86400) == "3 years ago")
     }
 }
 

@@ -55,6 +55,46 @@ public enum StorageUnits {
         return text + units[unit]
     }
 
+    /// Seconds since the epoch of an RFC 3339 time in UTC or with an offset (`2023-11-14T22:13:20Z`,
+    /// `2024-01-02T03:04:05.123+02:00`); fractions are dropped. Nil if it is not one.
+    public static func parseTimestamp(_ text: String) -> Int64? {
+        let bytes = Array(text.utf8)
+        guard bytes.count >= 20 else { return nil }
+        func number(_ from: Int, _ count: Int) -> Int64? {
+            guard from + count <= bytes.count else { return nil }
+            var value: Int64 = 0
+            for b in bytes[from..<(from + count)] {
+                guard b >= 48 && b <= 57 else { return nil }
+                value = value * 10 + Int64(b - 48)
+            }
+            return value
+        }
+        guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+              let minute = number(14, 2), let second = number(17, 2), (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        var i = 19
+        if i < bytes.count && bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            while i < bytes.count && bytes[i] >= 48 && bytes[i] <= 57 { i += 1 }
+        }
+        var offset: Int64 = 0
+        if i < bytes.count && (bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-")) {
+            guard let h = number(i + 1, 2), let m = number(i + 4, 2) else { return nil }
+            offset = (h * 3600 + m * 60) * (bytes[i] == UInt8(ascii: "+") ? 1 : -1)
+        } else if !(i < bytes.count && (bytes[i] == UInt8(ascii: "Z") || bytes[i] == UInt8(ascii: "z"))) {
+            return nil
+        }
+        // Days since 1970-01-01 (civil-from-days inverse, proleptic Gregorian).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        return days * 86400 + hour * 3600 + minute * 60 + second - offset
+    }
+
     /// `3 seconds ago`, `2 hours ago`, `5 days ago`.
     public static func age(_ seconds: Int64) -> String {
         let s = max(0, seconds)
@@ -63,7 +103,8 @@ public enum StorageUnits {
         if s < 3600 { return plural(s / 60, "minute") }
         if s < 86400 { return plural(s / 3600, "hour") }
         if s < 86400 * 60 { return plural(s / 86400, "day") }
-        return plural(s / (86400 * 30), "month")
+        if s < 86400 * 730 { return plural(s / (86400 * 30), "month") }
+        return plural(s / (86400 * 365), "year")
     }
 }
 
