@@ -9,12 +9,13 @@ struct ImagesCommand: AsyncParsableCommand {
         commandName: "images",
         abstract: "List the images in the local store.",
         discussion: """
-            Columns: name, tag, manifest digest, image ID (config digest), when the
-            image was created (its config's `created`, which SOURCE_DATE_EPOCH sets),
-            and its compressed size (layers, config and manifest). Examples:
+            Columns: name, tag, manifest digest (with --digests), image ID (the
+            config digest), when the image was created (its config's `created`,
+            which SOURCE_DATE_EPOCH sets), and its compressed size (layers, config
+            and manifest). Examples:
 
               swiftbuild images
-              swiftbuild images --no-trunc
+              swiftbuild images --digests --no-trunc
             """
     )
 
@@ -24,13 +25,16 @@ struct ImagesCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-trunc"), help: "Show full digests.")
     var noTrunc = false
 
+    @Flag(help: "Show the manifest digests.")
+    var digests = false
+
     func run() async throws {
         let path = try root ?? ContentStore.defaultRoot(environment: ProcessInfo.processInfo.environment)
         do {
             let content = try ContentStore(root: path)
             let store = try ImageStore(root: path, content: content)
             let now = Int64(Date().timeIntervalSince1970)
-            var rows = [["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"]]
+            var rows = [["REPOSITORY", "TAG"] + (digests ? ["DIGEST"] : []) + ["IMAGE ID", "CREATED", "SIZE"]]
             for record in try store.list() {
                 let id: String
                 let size: String
@@ -48,7 +52,7 @@ struct ImagesCommand: AsyncParsableCommand {
                 }
                 let reference = record.reference
                 let digest = noTrunc ? record.manifest.digest.description : String(record.manifest.digest.description.prefix(19))
-                rows.append([reference.familiarName, reference.tag ?? "<none>", digest, id, created, size])
+                rows.append([reference.familiarName, reference.tag ?? "<none>"] + (digests ? [digest] : []) + [id, created, size])
             }
             Table.print(rows)
         } catch let error as ImageStoreError {

@@ -10,7 +10,7 @@ import SwiftBuildOCI
         let h = try BuildHarness()
         try h.write("a.txt", "a\n")
         try h.write("b.txt", String(repeating: "b", count: 100_000))
-        let kept = try await h.build("FROM localhost/busybox\nCOPY a.txt /a.txt\n", tags: ["kept:1"])
+        let kept = try await h.build("FROM localhost/busybox\nCOPY a.txt /a.txt\n", tags: ["kept:1"]) { $0.sourceDateEpoch = 1 }
         let dropped = try await h.build("FROM localhost/busybox\nCOPY b.txt /b.txt\nRUN --mount=type=cache,target=/c echo x > /c/x\n",
                                         tags: ["dropped:1"])
         try h.builder.images.remove(try ImageReference(parsing: "dropped:1"))
@@ -37,7 +37,7 @@ import SwiftBuildOCI
         _ = try manager.prune(PrunePolicy(all: true))
         #expect(!(try manager.report()).contains { $0.kind == .cacheMount })
         // A rebuild after pruning runs the steps again and gives the same image.
-        let again = try await h.build("FROM localhost/busybox\nCOPY a.txt /a.txt\n", tags: ["kept:1"])
+        let again = try await h.build("FROM localhost/busybox\nCOPY a.txt /a.txt\n", tags: ["kept:1"]) { $0.sourceDateEpoch = 1 }
         #expect(h.executedSteps == ["COPY a.txt /a.txt"])
         #expect(again.config.digest == kept.config.digest)
     }
