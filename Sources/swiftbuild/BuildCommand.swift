@@ -206,6 +206,13 @@ struct BuildCommand: AsyncParsableCommand {
             if let metadataFile {
                 try BuildMetadata(result: result).write(to: metadataFile)
             }
+            // Automatic GC: SWIFTBUILD_GC_KEEP_STORAGE=10GB prunes build cache (LRU) after each build.
+            if let limit = environment["SWIFTBUILD_GC_KEEP_STORAGE"] {
+                guard let bytes = StorageUnits.parseSize(limit) else {
+                    throw CommandFailure("invalid SWIFTBUILD_GC_KEEP_STORAGE \"\(limit)\": use e.g. 10GB")
+                }
+                _ = try StorageManager(root: rootPath).prune(PrunePolicy(keepStorage: bytes, unusedFor: 60))
+            }
             if quiet && !request.outputs.contains(where: \.isStandardOutput) {
                 CommandOutput.standardOutput(result.config.digest.description + "\n")
             } else if !quiet {

@@ -17,6 +17,10 @@ struct PruneCommand: AsyncParsableCommand {
               swiftbuild prune --keep-storage 10GB      # down to 10 GiB, LRU first
               swiftbuild prune --filter until=24h       # unused for a day
               swiftbuild prune --all                    # also cache mounts
+
+            Automatic GC: with SWIFTBUILD_GC_KEEP_STORAGE=SIZE set, every build
+            ends with `prune --keep-storage SIZE`, sparing items used in the last
+            minute.
             """
     )
 
