@@ -31,6 +31,11 @@ import SwiftBuildOCI
         #expect(inspected.contains(result.manifest.digest.description))
         let fromLayout = try runImageTool("/usr/bin/skopeo", ["inspect", "--raw", "oci:" + layout + ":1.0"])
         #expect(fromLayout.contains(result.config.digest.description))
+        // skopeo copy from the layout keeps the manifest digest (no recompression).
+        let recopied = h.directory.path + "/recopied.tar"
+        try runImageTool("/usr/bin/skopeo", ["copy", "--preserve-digests", "oci:" + layout + ":1.0", "oci-archive:" + recopied + ":again"])
+        let again = try runImageTool("/usr/bin/skopeo", ["inspect", "--format", "{{.Digest}}", "oci-archive:" + recopied])
+        #expect(again.trimmingCharacters(in: .whitespacesAndNewlines) == result.manifest.digest.description)
         // skopeo copy oci-archive → docker-archive → our loader: the same config (image ID).
         let copied = h.directory.path + "/copied-docker.tar"
         try runImageTool("/usr/bin/skopeo", ["copy", "oci-archive:" + tarPath, "docker-archive:" + copied + ":copied/app:1"])

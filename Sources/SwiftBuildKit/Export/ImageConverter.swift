@@ -9,8 +9,15 @@ import SwiftBuildOCI
 /// The new blobs go into the content store; an image that needs no change is returned as it is.
 public enum ImageConverter {
     public static func convert(_ image: Image, options: ExportOptions, content: ContentStore) throws(ExportError) -> Image {
+        guard image.layers.count == image.diffIDs.count else {
+            throw .image(.layerCountMismatch(manifest: image.manifestDescriptor.digest, layers: image.layers.count,
+                                             diffIDs: image.diffIDs.count))
+        }
         var layers = image.layers
-        if let target = options.compression, options.forceCompression {
+        // force-compression without compression= means gzip, buildx's default. Layers already in the wanted
+        // compression are kept as they are (whatever their level).
+        if options.forceCompression {
+            let target = options.compression ?? .gzip
             for (i, layer) in layers.enumerated() where layer.mediaType.layerCompression != target.blobCompression {
                 layers[i] = try recompress(layer, diffID: image.diffIDs[i], to: target, level: options.compressionLevel,
                                            content: content)
