@@ -21,6 +21,10 @@ public enum DockerArchiveExporter {
         var repositories: [String: [String: String]] = [:]
         var layerFiles: [Digest: (Descriptor, Digest)] = [:]   // diff ID → (blob, diff ID)
         for (image, references) in images {
+            guard image.layers.count == image.diffIDs.count else {
+                throw .image(.layerCountMismatch(manifest: image.manifestDescriptor.digest, layers: image.layers.count,
+                                                 diffIDs: image.diffIDs.count))
+            }
             var tags: [String] = []
             for reference in references where reference.tag != nil {
                 tags.append(reference.familiar)
