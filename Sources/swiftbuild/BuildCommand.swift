@@ -56,6 +56,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .customLong("build-arg"), help: "Set a build-time variable (KEY=VALUE, or KEY to take it from the environment).")
     var buildArgs: [String] = []
 
+    @Option(name: .customLong("build-context"), help: "Additional build context (NAME=oci-layout:///path[:tag|@digest], NAME=docker-image://REF or NAME=DIR); repeatable.")
+    var buildContexts: [String] = []
+
     @Option(help: "Set the target platform for the build (os/arch[/variant]).")
     var platform: String?
 
@@ -164,6 +167,10 @@ struct BuildCommand: AsyncParsableCommand {
                     request.outputs[i].options.indexAnnotations.merge(parsed.indexAnnotations) { _, new in new }
                 }
             }
+            for c in buildContexts {
+                let (name, context) = try NamedContext.parseFlag(c)
+                request.buildContexts[name] = context
+            }
             for s in secrets {
                 let (id, source) = try SecretSource.parse(s)
                 request.secrets[id] = source
@@ -190,7 +197,14 @@ struct BuildCommand: AsyncParsableCommand {
         request.compression = layerCompression
         request.compressionLevel = compressionLevel ?? (compression == nil ? firstOutput?.compressionLevel : nil)
 
-        let mode: ProgressRenderer.Mode = progress == "json" ? .json : .plain
+        let mode: ProgressRenderer.Mode
+        switch progress {
+        case "json": mode = .json
+        case "plain": mode = .plain
+        case "tty": mode = .tty
+        case "auto": mode = isatty(2) == 1 ? .tty : .plain
+        default: throw CommandFailure("invalid --progress \"\(progress)\": use auto, plain, tty or json")
+        }
         let renderer = ProgressRenderer(mode: mode, showCacheKeys: debugCache) { text in
             CommandOutput.standardError(text)
         }

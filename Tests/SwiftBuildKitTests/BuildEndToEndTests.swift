@@ -97,6 +97,18 @@ import SwiftBuildOCI
         try await h.build(dockerfile) { $0.buildArguments = ["VERSION": "2"] }
         #expect(h.executedSteps == ["RUN echo \"version $VERSION\" > /app/version.txt", "COPY code.py /app/code.py"])
 
+        // Same size, mtime restored: the content change is still seen (ctime, racy-entry rule).
+        var st = stat()
+        _ = stat(h.context + "/code.py", &st)
+        try h.write("code.py", "print(3)\n")
+        var times = [st.st_atim, st.st_mtim]
+        _ = utimensat(AT_FDCWD, h.context + "/code.py", &times, 0)
+        try await h.build(dockerfile) { $0.buildArguments = ["VERSION": "2"] }
+        #expect(h.executedSteps == ["COPY code.py /app/code.py"])
+        // And unchanged again after that: all hits (the index remembered the new content).
+        try await h.build(dockerfile) { $0.buildArguments = ["VERSION": "2"] }
+        #expect(h.executedSteps.isEmpty)
+
         // --no-cache runs everything.
         try await h.build(dockerfile) { $0.noCache = true }
         #expect(h.executedSteps.count == 4)
@@ -261,5 +273,124 @@ import SwiftBuildOCI
         #expect(clock.now - start < .seconds(5))
         let mounts = String(decoding: FileManager.default.contents(atPath: "/proc/self/mountinfo") ?? Data(), as: UTF8.self)
         #expect(!mounts.contains(h.root))
+    }
+}
+
+@Suite(.serialized) struct NamedContextTests {
+    @Test func parsing() throws {
+        #expect(try NamedContext.parse("oci-layout:///srv/layout:v1") == .ociLayout(path: "/srv/layout", tag: "v1", digest: nil))
+        #expect(try NamedContext.parse("oci-layout:///srv/layout") == .ociLayout(path: "/srv/layout", tag: nil, digest: nil))
+        let d = "sha256:" + String(repeating: "a", count: 64)
+        #expect(try NamedContext.parse("oci-layout:///l@\(d)") == .ociLayout(path: "/l", tag: nil, digest: try Digest(parsing: d)))
+        #expect(try NamedContext.parse("docker-image://busybox:1") == .dockerImage("busybox:1"))
+        #expect(try NamedContext.parse("./dir") == .directory("./dir"))
+        #expect(throws: BuildRequestError.self) { try NamedContext.parse("git://x") }
+        #expect(try NamedContext.parseFlag("Base=docker-image://x").0 == "base")
+    }
+
+    @Test func fromAnOCILayoutAndCopyFromADirectory() async throws {
+        let h = try BuildHarness()
+        // The busybox image as an OCI layout directory tagged "bb".
+        let layout = h.directory.path + "/layout"
+        let busybox = try #require(try h.builder.images.resolve(try ImageReference(parsing: TestImages.busyboxName)))
+        try OCIArchiveExporter.write(images: [(busybox, [try ImageReference(parsing: "example/bb:bb")])],
+                                     content: h.builder.content, to: layout, tar: false)
+        let extra = h.directory.path + "/extra"
+        try FileManager.default.createDirectory(atPath: extra, withIntermediateDirectories: true)
+        try Data("from the extra context\n".utf8).write(to: URL(fileURLWithPath: extra + "/note.txt"))
+        let result = try await h.build("""
+            FROM base
+            COPY --from=assets note.txt /note.txt
+            RUN cat /note.txt
+            """) {
+            $0.buildContexts = ["base": .ociLayout(path: layout, tag: "bb", digest: nil), "assets": .directory(extra)]
+        }
+        #expect(h.output.contains("from the extra context"))
+        #expect(result.imageConfig.rootfs.diffIDs.count == 2, "base layer + COPY; the RUN changed nothing")
+        // A stage of the same name is replaced by the named context, as buildx does.
+        try await h.build("FROM scratch AS base\nFROM base\nRUN echo replaced\n") {
+            $0.buildContexts = ["base": .dockerImage(TestImages.busyboxName)]
+        }
+        #expect(h.output.contains("replaced"))
+    }
+}
+
+@Suite(.serialized) struct BuildFeatureTests {
+    @Test func heredocScriptsUsersAndMounts() async throws {
+        let h = try BuildHarness()
+        try h.write("data/input.txt", "from the context\n")
+        let result = try await h.build("""
+            FROM localhost/busybox AS tools
+            RUN mkdir -p /opt/tools && echo "tool v1" > /opt/tools/VERSION
+
+            FROM localhost/busybox
+            RUN <<EOF
+            echo "script line 1"
+            echo "script line 2" > /script.txt
+            EOF
+            RUN <<'EOF'
+            #!/bin/sh -e
+            echo "shebang \\$0"
+            EOF
+            RUN cat <<EOT > /cat.txt
+            heredoc via the shell
+            EOT
+            USER app
+            RUN id > /tmp/id.txt && cp /tmp/id.txt /home/app/id.txt
+            USER root
+            RUN --mount=type=bind,source=data,target=/ctx cat /ctx/input.txt > /bound.txt
+            RUN --mount=type=bind,from=tools,source=/opt/tools,target=/t cat /t/VERSION > /tool.txt
+            RUN --mount=type=bind,source=data,target=/rw,rw echo scribble > /rw/input.txt && cat /rw/input.txt
+            RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && test -f /scratch/x
+            WORKDIR /created/by/workdir
+            """)
+        let rootfs = try h.unpack(result)
+        #expect(h.output.contains("script line 1"))
+        #expect(h.contents(rootfs + "/script.txt") == "script line 2\n")
+        #expect(h.output.contains("shebang"))
+        #expect(h.contents(rootfs + "/cat.txt") == "heredoc via the shell\n")
+        let id = h.contents(rootfs + "/home/app/id.txt") ?? ""
+        #expect(id.contains("uid=1000(app)") && id.contains("gid=1000(app)") && id.contains("2000(extra)"), "\(id)")
+        #expect(h.contents(rootfs + "/bound.txt") == "from the context\n")
+        #expect(h.contents(rootfs + "/tool.txt") == "tool v1\n")
+        #expect(h.contents(h.context + "/data/input.txt") == "from the context\n", "writes to an rw bind mount are discarded")
+        #expect(!exists(rootfs + "/ctx") && !exists(rootfs + "/t") && !exists(rootfs + "/rw") && !exists(rootfs + "/scratch"),
+                "mount points leave nothing in the image")
+        #expect(exists(rootfs + "/created/by/workdir"))
+    }
+
+    @Test func addExtractsArchivesAndRefusesGit() async throws {
+        let h = try BuildHarness()
+        let staging = h.directory.path + "/archive"
+        try FileManager.default.createDirectory(atPath: staging + "/pkg", withIntermediateDirectories: true)
+        try Data("packed\n".utf8).write(to: URL(fileURLWithPath: staging + "/pkg/file.txt"))
+        try runImageTool("/bin/tar", ["-czf", h.context + "/pkg.tar.gz", "-C", staging, "pkg"])
+        let result = try await h.build("FROM localhost/busybox\nADD pkg.tar.gz /opt/\nCOPY pkg.tar.gz /kept/\n")
+        let rootfs = try h.unpack(result)
+        #expect(h.contents(rootfs + "/opt/pkg/file.txt") == "packed\n")
+        #expect(exists(rootfs + "/kept/pkg.tar.gz"), "COPY does not extract")
+        do {
+            try await h.build("FROM localhost/busybox\nADD https://github.com/moby/buildkit.git#v0.12 /src\n")
+            Issue.record("git sources should fail clearly")
+        } catch let error as BuildError {
+            #expect(error.description.contains("not supported"), "\(error)")
+            #expect(error.range?.start.line == 2)
+        }
+    }
+
+    @Test func independentStagesRunInParallel() async throws {
+        let h = try BuildHarness()
+        let clock = ContinuousClock()
+        let start = clock.now
+        try await h.build("""
+            FROM localhost/busybox AS a
+            RUN sleep 1 && echo a > /a
+            FROM localhost/busybox AS b
+            RUN sleep 1 && echo b > /b
+            FROM localhost/busybox
+            COPY --from=a /a /a
+            COPY --from=b /b /b
+            """)
+        #expect(clock.now - start < .seconds(1.9), "two 1 s stages took \(clock.now - start)")
     }
 }

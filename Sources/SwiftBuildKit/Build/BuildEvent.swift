@@ -6,6 +6,8 @@ public enum BuildEvent: Sendable, Equatable {
     /// A step (vertex) is known: `#N [stage i/n] INSTRUCTION`.
     case stepPlanned(Step)
     case stepStarted(id: Int)
+    /// The step's cache key and what it was made of (before the cache is consulted).
+    case stepCacheKey(id: Int, key: CacheKey)
     /// The step's result came from the cache; nothing ran.
     case stepCached(id: Int, key: Digest)
     /// Output of a RUN step (stdout and stderr interleaved), as it arrives.
@@ -25,16 +27,13 @@ public enum BuildEvent: Sendable, Equatable {
         public var count: Int
         /// The instruction as written (first line), e.g. `RUN make`.
         public var text: String
-        /// What the cache key was made of, when the step has one.
-        public var cacheKeyParts: [CacheKey.Part]
 
-        public init(id: Int, stage: String, index: Int, count: Int, text: String, cacheKeyParts: [CacheKey.Part] = []) {
+        public init(id: Int, stage: String, index: Int, count: Int, text: String) {
             self.id = id
             self.stage = stage
             self.index = index
             self.count = count
             self.text = text
-            self.cacheKeyParts = cacheKeyParts
         }
     }
 }

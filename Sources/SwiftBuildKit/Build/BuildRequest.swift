@@ -23,6 +23,8 @@ public struct BuildRequest: Sendable {
     public var secrets: [String: SecretSource]
     /// `--ssh default|id=socket`.
     public var sshSockets: [String: String]
+    /// `--build-context NAME=VALUE`, by lower-cased name.
+    public var buildContexts: [String: NamedContext] = [:]
     /// `--label`: added to the image config.
     public var labels: [String: String]
     /// SOURCE_DATE_EPOCH: image `created` times and layer mtimes are clamped to it.

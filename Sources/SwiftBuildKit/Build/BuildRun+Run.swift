@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SwiftBuildDockerfile
 import SwiftBuildOCI
 
@@ -34,6 +37,9 @@ extension BuildRun {
 
         let arguments = try commandLine(run, shell: state.editor.shell)
         var mounts: [SandboxMount] = []
+        // Cache mounts with sharing=locked (or private ones in use) hold a lock for the whole run.
+        var cacheLocks: [Int32] = []
+        defer { for fd in cacheLocks { close(fd) } }
         var sourceViews: [(layers: [LayerRef], target: String, source: String, readOnly: Bool)] = []
         for (i, mount) in run.mounts.enumerated() {
             let target = mount.target.map { state.editor.absolute($0) } ?? "/"
@@ -55,7 +61,8 @@ extension BuildRun {
                 }
             case .cache:
                 let id = mount.id ?? target
-                let directory = try cacheMountDirectory(id: id, mode: mount.mode, uid: mount.uid, gid: mount.gid)
+                let directory = try cacheMountDirectory(id: id, sharing: mount.sharing, mode: mount.mode,
+                                                        uid: mount.uid, gid: mount.gid, locks: &cacheLocks)
                 mounts.append(.bind(source: directory, target: target, readOnly: mount.readOnly))
             case .tmpfs:
                 mounts.append(.tmpfs(target: target, sizeBytes: mount.size))
@@ -95,7 +102,9 @@ extension BuildRun {
             events(.stepOutput(id: stepID, bytes: bytes))
         }
         let status = try await withSourceMounts(sourceViews, scratch: scratch, spec: spec) { spec in
-            try await self.builder.sandbox.run(spec, output: output)
+            // The sandbox's own scratch files live in the step's directory, so a killed build's leftovers
+            // are found and removed with it.
+            try await Sandbox(scratchDirectory: scratch.path).run(spec, output: output)
         }
         guard status == 0 else {
             let shown = arguments.joined(separator: " ")
@@ -155,15 +164,48 @@ extension BuildRun {
     }
 
     /// `<root>/cache-mounts/<id>`: persists across builds, never part of a layer or a key.
-    func cacheMountDirectory(id: String, mode: UInt32?, uid: Int?, gid: Int?) throws -> String {
-        let name = SHA256Hasher.digest(Array(id.utf8)).encoded
-        let path = builder.root + "/cache-mounts/" + name
-        if !FileManager.default.fileExists(atPath: path) {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            _ = chmod(path, mode_t(mode ?? 0o755))
-            _ = chown(path, uid_t(uid ?? 0), gid_t(gid ?? 0))
+    /// `sharing=shared`: used by every build at once; `locked`: one build at a time (others wait);
+    /// `private`: a build that finds it in use gets another directory of its own (`<id>-1`, `-2`, …).
+    func cacheMountDirectory(id: String, sharing: Mount.Sharing, mode: UInt32?, uid: Int?, gid: Int?,
+                             locks: inout [Int32]) throws -> String {
+        let base = builder.root + "/cache-mounts/" + SHA256Hasher.digest(Array(id.utf8)).encoded
+        func prepare(_ path: String) throws {
+            if !FileManager.default.fileExists(atPath: path) {
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                _ = chmod(path, mode_t(mode ?? 0o755))
+                _ = chown(path, uid_t(uid ?? 0), gid_t(gid ?? 0))
+            }
         }
-        return path
+        func lock(_ path: String, wait: Bool) -> Int32? {
+            let fd = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { return nil }
+            while flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
+                if errno == EINTR { continue }
+                close(fd)
+                return nil
+            }
+            return fd
+        }
+        switch sharing {
+        case .shared:
+            try prepare(base)
+            return base
+        case .locked:
+            try prepare(base)
+            guard let fd = lock(base, wait: true) else { throw BuildError("cannot lock cache mount \(id)") }
+            locks.append(fd)
+            return base
+        case .private:
+            for n in 0..<64 {
+                let path = n == 0 ? base : base + "-\(n)"
+                try prepare(path)
+                if let fd = lock(path, wait: false) {
+                    locks.append(fd)
+                    return path
+                }
+            }
+            throw BuildError("cache mount \(id): too many private copies in use")
+        }
     }
 
     func secretValue(_ source: SecretSource, id: String) throws -> [UInt8] {

@@ -33,6 +33,8 @@ final class BuildRun: Sendable {
     let events: @Sendable (BuildEvent) -> Void
     /// The build's time for history entries: SOURCE_DATE_EPOCH when given.
     let now: String
+    /// Content hashes of context files from earlier builds.
+    let hashIndex: ContentHashIndex
 
     init(builder: Builder, request: BuildRequest, graph: BuildGraph, plan: StepPlan, context: BuildContext,
          fileName: String, platform: Platform, events: @escaping @Sendable (BuildEvent) -> Void) {
@@ -44,12 +46,14 @@ final class BuildRun: Sendable {
         self.fileName = fileName
         self.platform = platform
         self.events = events
+        hashIndex = ContentHashIndex(root: builder.root, context: context.directory)
         let seconds = request.sourceDateEpoch ?? Int64(Date().timeIntervalSince1970)
         now = RFC3339.format(secondsSinceEpoch: seconds)
     }
 
     /// Runs every needed stage; returns the target's state.
     func execute() async throws -> StageState {
+        defer { hashIndex.save() }
         var level: [Int: Int] = [:]
         for node in graph.nodes {
             let index = node.stage.stage.index
@@ -162,6 +166,19 @@ final class BuildRun: Sendable {
     }
 
     func resolveImage(_ name: String) throws -> Image {
+        switch request.buildContexts[name.lowercased()] {
+        case .ociLayout(let path, let tag, let digest):
+            return try image(fromLayout: path, tag: tag, digest: digest)
+        case .dockerImage(let ref):
+            return try resolveStoredImage(ref)
+        case .directory(let path):
+            throw BuildError("build context \(name) is a directory (\(path)): it can be used with COPY --from, not FROM")
+        case nil:
+            return try resolveStoredImage(name)
+        }
+    }
+
+    func resolveStoredImage(_ name: String) throws -> Image {
         let reference: ImageReference
         do { reference = try ImageReference(parsing: name) } catch {
             throw BuildError("invalid image reference \"\(name)\": \(error)")
@@ -197,12 +214,16 @@ final class BuildRun: Sendable {
         let instruction = step.instruction
         guard isFilesystemStep(instruction) else {
             _ = state.editor.apply(instruction)
-            state.history.append(.init(created: now, createdBy: state.editor.history(for: instruction), emptyLayer: true))
+            // A metadata step takes the time of the entry before it (as BuildKit fills history times from
+            // its layers), so a rebuild whose layers all come from the cache gives the same image.
+            state.history.append(.init(created: state.history.last?.created ?? now,
+                                       createdBy: state.editor.history(for: instruction), emptyLayer: true))
             return .some(nil)
         }
         if case .workdir = instruction { _ = state.editor.apply(instruction) }
 
         let key = try cacheKey(step, state, node: node, stages: stages)
+        events(.stepCacheKey(id: stepID, key: key))
         let skipCache = request.noCache
             || (node.stage.stage.name.map { name in request.noCacheFilter.contains { $0.lowercased() == name } } ?? false)
         if !skipCache, let record = builder.cache.lookup(key) {
@@ -289,6 +310,10 @@ final class BuildRun: Sendable {
     func sourceIdentity(from: String?, paths: [String], excludes: [String], node: BuildGraph.Node,
                         stages: [Int: StageState]) throws -> String {
         let sourcePaths = paths.filter { !$0.hasPrefix("<<") }
+        if let from, case .directory(let path) = request.buildContexts[from.lowercased()] {
+            return try SourceDigest.compute(context: try BuildContext(directory: path), sources: sourcePaths,
+                                            excludes: excludes).description
+        }
         if let from {
             if let dep = node.dependencies.first(where: { graph.node($0)?.stage.stage.name == from.lowercased()
                                                               || String($0) == from }),
@@ -298,7 +323,7 @@ final class BuildRun: Sendable {
             let image = try resolveImage(from)
             return "image:\(image.manifestDescriptor.digest) " + sourcePaths.joined(separator: " ")
         }
-        let digest = try SourceDigest.compute(context: context, sources: sourcePaths, excludes: excludes)
+        let digest = try SourceDigest.compute(context: context, sources: sourcePaths, excludes: excludes, index: hashIndex)
         return digest.description
     }
 
@@ -451,18 +476,20 @@ final class BuildRun: Sendable {
                 sources.append(.path(s))
             }
         }
-        let request = CopyRequest(sources: sources, destination: state.editor.absolute(transfer.destination),
-                                  owner: owner, chmod: transfer.chmod, parents: parents, excludes: transfer.excludes,
-                                  link: transfer.link, isAdd: isAdd, checksum: checksum)
+        let copyRequest = CopyRequest(sources: sources, destination: state.editor.absolute(transfer.destination),
+                                      owner: owner, chmod: transfer.chmod, parents: parents,
+                                      excludes: transfer.excludes, link: transfer.link, isAdd: isAdd, checksum: checksum)
         let downloads = scratch.path + "/copy"
         try Scratch.makeDirectories([downloads])
-        if let from {
+        if let from, case .directory(let path) = request.buildContexts[from.lowercased()] {
+            try await CopyExecutor(source: .directory(path), rootfs: merged, scratch: downloads).run(copyRequest)
+        } else if let from {
             let layers = try sourceLayers(from, node: node, stages: stages)
             try await withSourceView(layers: layers, scratch: scratch, name: "copy") { source in
-                try await CopyExecutor(source: .directory(source), rootfs: merged, scratch: downloads).run(request)
+                try await CopyExecutor(source: .directory(source), rootfs: merged, scratch: downloads).run(copyRequest)
             }
         } else {
-            try await CopyExecutor(source: .context(context), rootfs: merged, scratch: downloads).run(request)
+            try await CopyExecutor(source: .context(context), rootfs: merged, scratch: downloads).run(copyRequest)
         }
     }
 }

@@ -19,7 +19,6 @@ public final class Builder: Sendable {
     public let images: ImageStore
     let snapshots: SnapshotStore
     let cache: CacheStore
-    let sandbox: Sandbox
     let scratch: String
 
     /// Opens (creating if needed) the swiftbuild root: content store, image store, snapshots, cache.
@@ -31,7 +30,7 @@ public final class Builder: Sendable {
         images = try ImageStore(root: root, content: content)
         snapshots = try SnapshotStore(root: root, content: content)
         cache = try CacheStore(root: root, content: content)
-        sandbox = Sandbox(scratchDirectory: scratch)
+        recoverInterruptedBuilds()
     }
 
     /// Runs a build. Events arrive in order per step; the build stops at the first failing step.
@@ -125,7 +124,8 @@ extension Builder {
             let definition = try BuildDefinition(DockerfileParser().parse(bytes: source))
             let resolver = StageResolver(definition: definition, buildArguments: arguments, buildPlatform: host,
                                          targetPlatform: targetPlatform)
-            return .success(try BuildGraph(definition: definition, target: request.target, resolver: resolver) { name in
+            return .success(try BuildGraph(definition: definition, target: request.target, resolver: resolver,
+                                           namedContexts: Set(request.buildContexts.keys)) { name in
                 guard let ref = try? ImageReference(parsing: name),
                       let image = try? images.image(ref, platform: Platform(targetPlatform)) else { return [] }
                 return ConfigEditor(base: image.config).environment

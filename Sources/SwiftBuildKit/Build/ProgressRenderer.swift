@@ -4,6 +4,8 @@ import Foundation
 /// `#3 DONE 0.4s`) or one JSON object per line. Output goes through `write`; the renderer keeps no global state.
 public final class ProgressRenderer: @unchecked Sendable {
     public enum Mode: String, Sendable, CaseIterable {
+        /// Live view for a terminal: one line per step with its state and time, redrawn in place.
+        case tty
         case plain, json
     }
 
@@ -24,6 +26,7 @@ public final class ProgressRenderer: @unchecked Sendable {
     public func handle(_ event: BuildEvent) {
         lock.withLock {
             switch mode {
+            case .tty: tty(event)
             case .plain: plain(event)
             case .json: json(event)
             }
@@ -37,11 +40,13 @@ public final class ProgressRenderer: @unchecked Sendable {
         case .stepStarted(let id):
             guard let s = steps[id] else { return }
             write("#\(id) [\(s.stage) \(s.index)/\(s.count)] \(s.text)\n")
-            if showCacheKeys {
-                for part in s.cacheKeyParts { write("#\(id) key \(part.name): \(part.value)\n") }
-            }
-        case .stepCached(let id, let key):
-            write("#\(id) CACHED\(showCacheKeys ? " \(key)" : "")\n")
+
+        case .stepCacheKey(let id, let key):
+            guard showCacheKeys else { return }
+            write("#\(id) cache key \(key.digest)\n")
+            for part in key.parts { write("#\(id)   \(part.name): \(part.value)\n") }
+        case .stepCached(let id, _):
+            write("#\(id) CACHED\n")
         case .stepOutput(let id, let bytes):
             var buffer = pending[id, default: []] + bytes
             while let nl = buffer.firstIndex(of: 0x0A) {
@@ -51,14 +56,80 @@ public final class ProgressRenderer: @unchecked Sendable {
             pending[id] = buffer
         case .stepFinished(let id, let seconds, let key, _):
             flush(id)
-            let suffix = showCacheKeys ? key.map { " \($0)" } ?? "" : ""
-            write("#\(id) DONE \(String(format: "%.1f", seconds))s\(suffix)\n")
+            _ = key
+            write("#\(id) DONE \(String(format: "%.1f", seconds))s\n")
         case .stepFailed(let id, let seconds, let message):
             flush(id)
             write("#\(id) ERROR \(String(format: "%.1f", seconds))s: \(message)\n")
         case .buildFinished(let manifest, _, let seconds):
             write("#0 DONE \(String(format: "%.1f", seconds))s writing image \(manifest)\n")
         }
+    }
+
+    // MARK: tty
+
+    private enum StepState { case waiting, running(ContinuousClock.Instant), cached, done(Double), failed(Double) }
+    private var order: [Int] = []
+    private var states: [Int: StepState] = [:]
+    private var recentOutput: [Int: [String]] = [:]
+    private var drawnLines = 0
+    private var lastDraw = ContinuousClock.now - .seconds(1)
+
+    private func tty(_ event: BuildEvent) {
+        var force = false
+        switch event {
+        case .stepPlanned(let step):
+            steps[step.id] = step
+            order.append(step.id)
+            states[step.id] = .waiting
+        case .stepStarted(let id):
+            states[id] = .running(.now)
+        case .stepCacheKey:
+            return
+        case .stepCached(let id, _):
+            states[id] = .cached
+        case .stepOutput(let id, let bytes):
+            var lines = recentOutput[id, default: []]
+            lines += String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init)
+            recentOutput[id] = Array(lines.suffix(4))
+        case .stepFinished(let id, let seconds, _, _):
+            if case .cached = states[id] {} else { states[id] = .done(seconds) }
+            recentOutput[id] = nil
+            force = true
+        case .stepFailed(let id, let seconds, _):
+            states[id] = .failed(seconds)
+            force = true
+        case .buildFinished(let manifest, _, let seconds):
+            redraw()
+            write(String(format: "done in %.1fs: %@\n", seconds, manifest.description))
+            return
+        }
+        if force || ContinuousClock.now - lastDraw > .milliseconds(100) { redraw() }
+    }
+
+    private func redraw() {
+        lastDraw = .now
+        var text = drawnLines > 0 ? "\u{1B}[\(drawnLines)F\u{1B}[J" : ""
+        var lines = 0
+        for id in order {
+            guard let step = steps[id], let state = states[id] else { continue }
+            let status: String
+            switch state {
+            case .waiting: continue
+            case .running(let since): status = String(format: "%.1fs", (ContinuousClock.now - since).seconds)
+            case .cached: status = "CACHED"
+            case .done(let s): status = String(format: "DONE %.1fs", s)
+            case .failed(let s): status = String(format: "ERROR %.1fs", s)
+            }
+            text += "[\(step.stage) \(step.index)/\(step.count)] \(step.text.prefix(70)) \(status)\n"
+            lines += 1
+            for line in recentOutput[id] ?? [] {
+                text += "  > " + line.prefix(100) + "\n"
+                lines += 1
+            }
+        }
+        drawnLines = lines
+        write(text)
     }
 
     private func flush(_ id: Int) {
@@ -73,10 +144,12 @@ public final class ProgressRenderer: @unchecked Sendable {
         switch event {
         case .stepPlanned(let s):
             object = ["event": "planned", "step": s.id, "stage": s.stage, "index": s.index, "count": s.count,
-                      "instruction": s.text,
-                      "cache_key_parts": s.cacheKeyParts.map { ["name": $0.name, "value": $0.value] }]
+                      "instruction": s.text]
         case .stepStarted(let id):
             object = ["event": "started", "step": id]
+        case .stepCacheKey(let id, let key):
+            object = ["event": "cache_key", "step": id, "cache_key": key.digest.description,
+                      "parts": key.parts.map { ["name": $0.name, "value": $0.value] }]
         case .stepCached(let id, let key):
             object = ["event": "cached", "step": id, "cache_key": key.description]
         case .stepOutput(let id, let bytes):

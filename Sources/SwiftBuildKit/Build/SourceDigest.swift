@@ -7,53 +7,63 @@ import Glibc
 /// The content identity of what a COPY or ADD selects from the build context: SHA-256 over each selected
 /// entry's path, type, mode, owner, link target and content (never its mtime), in walk order.
 enum SourceDigest {
-    static func compute(context: BuildContext, sources: [String], excludes: [String]) throws -> Digest {
+    static func compute(context: BuildContext, sources: [String], excludes: [String],
+                        index: ContentHashIndex? = nil) throws -> Digest {
         let selection = try CopySelection(root: .context(context), excludes: excludes)
-        let hasher = SHA256Hasher()
-        func add(_ text: String) { hasher.update(Array((text + "\u{0}").utf8)) }
+        var record = Record()
         for source in sources {
-            add("source " + source)
+            record.text("source " + source)
             let matches: [CopySelection.Match]
             do { matches = try selection.matches(source) } catch {
                 // A missing source is reported when the step runs; the key only needs to differ.
-                add("missing")
+                record.text("missing")
                 continue
             }
             for match in matches {
-                try describe(host: RootedPath.host(match.resolved, in: context.directory), relative: match.path,
-                             st: match.stat, into: hasher, add)
+                try record.entry(host: RootedPath.host(match.resolved, in: context.directory), relative: match.resolved,
+                                 st: match.stat, index: index)
                 if match.stat.st_mode & S_IFMT == S_IFDIR {
                     try selection.walk(match, enter: { entry in
-                        try describe(host: entry.host, relative: match.path + "/" + entry.relative, st: entry.stat,
-                                     into: hasher, add)
+                        try record.entry(host: entry.host, relative: match.resolved + "/" + entry.relative,
+                                         st: entry.stat, index: index)
                         return true
                     }, leave: { _ in })
                 }
             }
         }
-        return hasher.finalize()
+        return record.hasher.finalize()
     }
 
-    static func describe(host: String, relative: String, st: stat, into hasher: SHA256Hasher,
-                         _ add: (String) -> Void) throws {
-        let type = st.st_mode & S_IFMT
-        add("\(relative) \(String(type, radix: 8)) \(String(st.st_mode & 0o7777, radix: 8)) \(st.st_uid):\(st.st_gid)")
-        if type == S_IFLNK {
-            add("-> " + ((try? FileManager.default.destinationOfSymbolicLink(atPath: host)) ?? ""))
-        } else if type == S_IFREG {
-            let fd = open(host, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
-            guard fd >= 0 else { throw BuildError("cannot read \(relative) from the build context") }
-            defer { close(fd) }
-            let file = SHA256Hasher()
-            var buffer = [UInt8](repeating: 0, count: 256 * 1024)
-            while true {
-                let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-                if n < 0 && errno == EINTR { continue }
-                guard n >= 0 else { throw BuildError("cannot read \(relative) from the build context") }
-                if n == 0 { break }
-                buffer.withUnsafeBytes { file.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+    /// Binary records straight into the hasher: no per-entry string formatting.
+    struct Record {
+        let hasher = SHA256Hasher()
+        private var buffer: [UInt8] = []
+
+        init() { buffer.reserveCapacity(512) }
+
+        mutating func text(_ s: String) {
+            buffer.removeAll(keepingCapacity: true)
+            buffer.append(contentsOf: s.utf8)
+            buffer.append(0)
+            hasher.update(buffer)
+        }
+
+        mutating func entry(host: String, relative: String, st: stat, index: ContentHashIndex?) throws {
+            buffer.removeAll(keepingCapacity: true)
+            buffer.append(contentsOf: relative.utf8)
+            buffer.append(0)
+            for v in [UInt32(st.st_mode), st.st_uid, st.st_gid] {
+                withUnsafeBytes(of: v.littleEndian) { buffer.append(contentsOf: $0) }
             }
-            add(file.finalize().description)
+            let type = st.st_mode & S_IFMT
+            if type == S_IFLNK {
+                buffer.append(contentsOf: ((try? FileManager.default.destinationOfSymbolicLink(atPath: host)) ?? "").utf8)
+                buffer.append(0)
+            } else if type == S_IFREG {
+                buffer.append(contentsOf: try index?.hash(of: host, relative: relative, stat: st)
+                                          ?? ContentHashIndex.hashFile(host))
+            }
+            hasher.update(buffer)
         }
     }
 }

@@ -36,7 +36,9 @@ public struct BuildGraph: Sendable, Equatable {
     /// Plans a build of `target` (the last stage if nil). Stages are resolved (expanded) only if needed.
     /// `imageEnvironment` gives the ENV of a base image (by the name FROM uses), so words can be expanded
     /// with it; a stage based on another stage starts with that stage's final ENV.
+    /// Names in `namedContexts` (`--build-context`) are images even where a stage has the same name.
     public init(definition: BuildDefinition, target: String?, resolver: StageResolver,
+                namedContexts: Set<String> = [],
                 imageEnvironment: (String) -> [Instruction.KeyValue] = { _ in [] }) throws(DockerfileError) {
         let targetStage = try definition.target(target)
         self.target = targetStage.index
@@ -56,7 +58,9 @@ public struct BuildGraph: Sendable, Equatable {
 
             let (base, _) = try resolver.resolveFrom(stage)
             let baseKind: Base
-            if base.lowercased() == "scratch" {
+            if namedContexts.contains(base.lowercased()) {
+                baseKind = .image(base)
+            } else if base.lowercased() == "scratch" {
                 baseKind = .scratch
             } else if let s = definition.stage(named: base, before: index), s.index != index {
                 baseKind = .stage(s.index)
@@ -78,7 +82,9 @@ public struct BuildGraph: Sendable, Equatable {
             var images: [String] = []
             for step in resolvedStage.steps {
                 for reference in Self.fromReferences(step.instruction) {
-                    if let s = definition.stage(named: reference, before: index) {
+                    if namedContexts.contains(reference.lowercased()) {
+                        images.append(reference)
+                    } else if let s = definition.stage(named: reference, before: index) {
                         try visit(s.index)
                         dependencies.insert(s.index)
                     } else if definition.stage(named: reference) != nil {
