@@ -7,7 +7,7 @@ PACKAGES=(
   pkg-config zlib1g-dev libssl-dev libarchive-dev libzstd-dev libisal-dev   # C libraries behind the shims
   libarchive-tools tar gzip zstd pigz xz-utils bzip2                        # bsdtar and friends, for round-trip tests
   busybox-static                                                            # base images for tests are built from it
-  skopeo umoci                                                              # OCI archive interop tests
+  skopeo umoci oci-image-tool podman runc                                   # interop tests of the exporters
   python3                                                                   # ADD URL tests serve files with http.server
 )
 missing=()

@@ -10,12 +10,37 @@ struct BuildCommand: AsyncParsableCommand {
         commandName: "build",
         abstract: "Build an image from a Dockerfile and a context directory.",
         discussion: """
-            Flags follow docker buildx. The image is stored in the local image store (see `swiftbuild images`),
-            tagged with every -t, and written to every -o output. Examples:
+            Flags follow docker buildx. The image is stored in the local image
+            store (see `swiftbuild images`), tagged with every -t, and written to
+            every -o output.
 
+            Examples:
               swiftbuild -t app:1.2.3 .
-              swiftbuild -f docker/Dockerfile --target runtime --build-arg PY=3.12 -t app .
+              swiftbuild -f docker/Dockerfile --target runtime \\
+                --build-arg PY=3.12 -t app .
               swiftbuild -o type=oci,dest=app.tar -t app:1.2.3 .
+              swiftbuild -o type=docker,dest=app-docker.tar \\
+                -o type=local,dest=rootfs -t app .
+              swiftbuild -o type=oci,dest=-,compression=zstd . > app.tar
+              swiftbuild -o type=oci,dest=app.tar,oci-mediatypes=false .
+              swiftbuild --metadata-file meta.json -t app \\
+                --annotation org.opencontainers.image.source=https://x/y .
+              tar -C ctx -c . | swiftbuild -t app -    # context from stdin
+              SOURCE_DATE_EPOCH=0 swiftbuild --no-cache -q .   # reproducible
+
+            Outputs (-o, repeatable):
+              type=oci,dest=FILE|DIR[,tar=false]   OCI archive or layout
+              type=docker,dest=FILE                docker load, podman load,
+                                                   kind load image-archive
+              type=local,dest=DIR                  the root filesystem
+              type=tar,dest=FILE                   the root filesystem as a tar
+              dest=-                               to standard output
+            Output options: oci-mediatypes=false, compression=gzip|zstd|
+            uncompressed, compression-level=N, force-compression=true,
+            name=NAME, annotation.KEY=VALUE, annotation-index.KEY=VALUE.
+
+            Shell completion: swiftbuild --generate-completion-script bash
+            (or zsh, fish).
             """
     )
 
@@ -67,8 +92,8 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .customLong("iidfile"), help: "Write the image ID to the file.")
     var iidfile: String?
 
-    @Option(help: "Layer compression: gzip, zstd or uncompressed.")
-    var compression: String = "gzip"
+    @Option(help: "Layer compression: gzip, zstd or uncompressed (default: the first -o's compression=, else gzip).")
+    var compression: String?
 
     @Option(name: .customLong("compression-level"), help: "Compression level.")
     var compressionLevel: Int?
@@ -76,12 +101,34 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "The store's root directory (default: $SWIFTBUILD_ROOT, else ~/.local/share/swiftbuild).")
     var root: String?
 
-    @Argument(help: "The build context directory.")
+    @Option(name: .customLong("metadata-file"), help: "Write build result metadata (buildx keys) to the file as JSON.")
+    var metadataFile: String?
+
+    @Option(name: .customLong("annotation"), help: "Add an annotation to the image manifest (KEY=VALUE, manifest:KEY=VALUE or index:KEY=VALUE); repeatable.")
+    var annotations: [String] = []
+
+    @Flag(help: "Always attempt to pull a newer base image (accepted; registry pulls are not supported yet: base images come from the local store).")
+    var pull = false
+
+    @Flag(help: "On failure, print the whole chain of causes.")
+    var debug = false
+
+    @Argument(help: "The build context directory ('-' reads a tar of it from standard input).")
     var context: String = "."
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
-        var request = BuildRequest(contextDirectory: context)
+        let rootPath = try root ?? ContentStore.defaultRoot(environment: environment)
+        var contextDirectory = context
+        if context == "-" {
+            guard file != "-" else { throw CommandFailure("the Dockerfile and the context cannot both come from standard input") }
+            contextDirectory = try ContextArchive.unpack(fileDescriptor: 0, scratch: rootPath + "/tmp")
+        }
+        defer { if context == "-" { try? FileManager.default.removeItem(atPath: contextDirectory) } }
+        if pull {
+            CommandOutput.standardError("note: --pull: registry pulls are not supported yet; base images come from the local store (swiftbuild load)\n")
+        }
+        var request = BuildRequest(contextDirectory: contextDirectory)
         if file == "-" {
             request.dockerfileContents = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
         } else {
@@ -110,6 +157,16 @@ struct BuildCommand: AsyncParsableCommand {
         }
         do {
             request.outputs = try outputs.map(BuildOutput.parse)
+            // Manifest annotations go on the image itself (stored, tagged, and in every output); index ones
+            // on each OCI output's index.json.
+            for annotation in annotations {
+                var parsed = ExportOptions()
+                try parsed.addAnnotation(annotation)
+                request.annotations.merge(parsed.manifestAnnotations) { _, new in new }
+                for i in request.outputs.indices {
+                    request.outputs[i].options.indexAnnotations.merge(parsed.indexAnnotations) { _, new in new }
+                }
+            }
             for c in buildContexts {
                 let (name, context) = try NamedContext.parseFlag(c)
                 request.buildContexts[name] = context
@@ -132,13 +189,14 @@ struct BuildCommand: AsyncParsableCommand {
             guard let seconds = Int64(epoch) else { throw CommandFailure("invalid SOURCE_DATE_EPOCH \"\(epoch)\"") }
             request.sourceDateEpoch = seconds
         }
-        guard let compression = LayerCompression(rawValue: compression) else {
-            throw CommandFailure("invalid --compression \"\(compression)\": use gzip, zstd or uncompressed")
+        let firstOutput = request.outputs.first { $0.options.compression != nil }?.options
+        let compressionName = compression ?? firstOutput?.compression?.rawValue ?? "gzip"
+        guard let layerCompression = LayerCompression(rawValue: compressionName) else {
+            throw CommandFailure("invalid --compression \"\(compressionName)\": use gzip, zstd or uncompressed")
         }
-        request.compression = compression
-        request.compressionLevel = compressionLevel
+        request.compression = layerCompression
+        request.compressionLevel = compressionLevel ?? (compression == nil ? firstOutput?.compressionLevel : nil)
 
-        let rootPath = try root ?? ContentStore.defaultRoot(environment: environment)
         let mode: ProgressRenderer.Mode
         switch progress {
         case "json": mode = .json
@@ -159,18 +217,28 @@ struct BuildCommand: AsyncParsableCommand {
             if let iidfile {
                 try Data(result.config.digest.description.utf8).write(to: URL(fileURLWithPath: iidfile))
             }
-            if quiet {
+            if let metadataFile {
+                try BuildMetadata(result: result).write(to: metadataFile)
+            }
+            // Automatic GC: SWIFTBUILD_GC_KEEP_STORAGE=10GB prunes build cache (LRU) after each build.
+            if let limit = environment["SWIFTBUILD_GC_KEEP_STORAGE"] {
+                guard let bytes = StorageUnits.parseSize(limit) else {
+                    throw CommandFailure("invalid SWIFTBUILD_GC_KEEP_STORAGE \"\(limit)\": use e.g. 10GB")
+                }
+                _ = try StorageManager(root: rootPath).prune(PrunePolicy(keepStorage: bytes, unusedFor: 60))
+            }
+            if quiet && !request.outputs.contains(where: \.isStandardOutput) {
                 CommandOutput.standardOutput(result.config.digest.description + "\n")
-            } else {
+            } else if !quiet {
                 CommandOutput.standardError("image \(result.manifest.digest)"
                     + (result.tags.isEmpty ? "" : " tagged " + result.tags.map(\.familiar).joined(separator: ", ")) + "\n")
             }
         } catch let error as BuildError {
-            throw CommandFailure(error.description)
+            throw CommandFailure(error.description + (debug ? CauseChain.describe(error) : ""))
         } catch let error as CommandFailure {
             throw error
         } catch {
-            throw CommandFailure("\(error)")
+            throw CommandFailure("\(error)" + (debug ? CauseChain.describe(error) : ""))
         }
     }
 }

@@ -7,8 +7,31 @@ struct SwiftBuildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "swiftbuild",
         abstract: "Build OCI container images from Dockerfiles, without a daemon.",
+        discussion: """
+            `swiftbuild [build] …` takes docker buildx's flags. Images go to a local
+            store in the root (--root, else $SWIFTBUILD_ROOT, else
+            ~/.local/share/swiftbuild) and to every -o output.
+
+            Examples:
+              swiftbuild -t app:1.0 .                    # build ./Dockerfile
+              swiftbuild -t app:1.0 -o type=oci,dest=app.tar .
+              swiftbuild --target app-web -o type=docker,dest=web.tar ctx/
+              swiftbuild images                          # list the store
+              swiftbuild inspect app:1.0                 # manifest, config
+              swiftbuild save app:1.0 --format docker -o app-docker.tar
+              swiftbuild load -i app.tar                 # OCI or docker
+              swiftbuild du                              # disk usage
+              swiftbuild prune --keep-storage 10GB       # evict build cache
+
+            `swiftbuild help COMMAND` shows each command's flags and examples.
+            Shell completion (bash, zsh, fish):
+              swiftbuild --generate-completion-script bash \\
+                > /etc/bash_completion.d/swiftbuild
+            """,
         version: SwiftBuildVersion.current,
-        subcommands: [BuildCommand.self, ParseCommand.self, StoreCommand.self, LoadCommand.self, ImagesCommand.self],
+        subcommands: [BuildCommand.self, ImagesCommand.self, InspectCommand.self, TagCommand.self, RmiCommand.self,
+                      SaveCommand.self, LoadCommand.self, DuCommand.self, PruneCommand.self, ParseCommand.self,
+                      StoreCommand.self],
         defaultSubcommand: BuildCommand.self
     )
 

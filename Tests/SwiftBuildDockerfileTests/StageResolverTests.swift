@@ -99,11 +99,11 @@ private func resolve(_ text: String, args: [String: String] = [:], target: Strin
 
     @Test func theExampleResolves() throws {
         let text = try String(contentsOfFile: Seeds.root.deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("Dockerfiles/ml-service/Dockerfile").path, encoding: .utf8)
+            .appendingPathComponent("Dockerfiles/ml-train/Dockerfile").path, encoding: .utf8)
         let stage = try resolve(text)
-        #expect(stage.base == "python:3.12-slim")
+        #expect(stage.base == "localhost/busybox:latest")
         #expect(stage.steps.contains { $0.instruction == .label([
-            .init(key: "org.opencontainers.image.title", value: "ml-service"),
-            .init(key: "org.opencontainers.image.description", value: "inference service on Python 3.12")]) })
+            .init(key: "org.opencontainers.image.title", value: "ml-train"),
+            .init(key: "org.opencontainers.image.description", value: "linear regression trained with busybox awk")]) })
     }
 }

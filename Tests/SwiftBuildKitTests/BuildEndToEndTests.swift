@@ -198,11 +198,21 @@ import SwiftBuildOCI
         let h = try BuildHarness()
         try h.write("a.txt", "a\n")
         let dockerfile = "FROM localhost/busybox\nCOPY a.txt /a.txt\nRUN echo fixed > /b.txt && touch -d @100 /b.txt\n"
-        let one = try await h.build(dockerfile) { $0.noCache = true; $0.sourceDateEpoch = 1_700_000_000 }
+        // Every output format is byte-identical too.
+        func outputs(_ n: Int) -> [BuildOutput] {
+            [.oci(destination: h.directory.path + "/oci-\(n).tar", tar: true),
+             .docker(destination: h.directory.path + "/docker-\(n).tar"),
+             .tar(destination: h.directory.path + "/rootfs-\(n).tar")]
+        }
+        let one = try await h.build(dockerfile) { $0.noCache = true; $0.sourceDateEpoch = 1_700_000_000; $0.outputs = outputs(1) }
         try await Task.sleep(for: .seconds(1.1))
         _ = utimes(h.context + "/a.txt", nil)
-        let two = try await h.build(dockerfile) { $0.noCache = true; $0.sourceDateEpoch = 1_700_000_000 }
+        let two = try await h.build(dockerfile) { $0.noCache = true; $0.sourceDateEpoch = 1_700_000_000; $0.outputs = outputs(2) }
         #expect(one.manifest.digest == two.manifest.digest)
+        for kind in ["oci", "docker", "rootfs"] {
+            let a = FileManager.default.contents(atPath: h.directory.path + "/\(kind)-1.tar")
+            #expect(a != nil && a == FileManager.default.contents(atPath: h.directory.path + "/\(kind)-2.tar"), "\(kind)")
+        }
         #expect(one.imageConfig.created == "2023-11-14T22:13:20Z")
     }
 

@@ -31,6 +31,8 @@ public struct BuildRequest: Sendable {
     public var sourceDateEpoch: Int64?
     public var compression: LayerCompression
     public var compressionLevel: Int?
+    /// `--annotation KEY=VALUE`: annotations of the image manifest (part of its digest).
+    public var annotations: [String: String] = [:]
 
     public init(contextDirectory: String, dockerfilePath: String? = nil, dockerfileContents: [UInt8]? = nil,
                 target: String? = nil, buildArguments: [String: String] = [:], platform: BuildPlatform? = nil,
@@ -71,30 +73,64 @@ public enum SecretSource: Sendable, Equatable {
     }
 }
 
-/// An `-o/--output` of buildx.
+/// An `-o/--output` of buildx. Each output also carries the exporter options of its `-o` string
+/// (`oci-mediatypes`, `compression`, `compression-level`, `force-compression`, `name`, `annotation.*`).
 public enum BuildOutput: Sendable, Equatable {
     /// OCI image layout, as a tar (`type=oci,dest=FILE`) or a directory (`tar=false`).
-    case oci(destination: String, tar: Bool)
+    case oci(destination: String, tar: Bool, options: ExportOptions = ExportOptions())
     /// Docker archive for `docker load` (`type=docker,dest=FILE`).
-    case docker(destination: String)
+    case docker(destination: String, options: ExportOptions = ExportOptions())
     /// The final root filesystem (`type=local,dest=DIR`).
-    case local(destination: String)
+    case local(destination: String, options: ExportOptions = ExportOptions())
     /// The final root filesystem as one tar (`type=tar,dest=FILE`).
-    case tar(destination: String)
+    case tar(destination: String, options: ExportOptions = ExportOptions())
+
+    public var options: ExportOptions {
+        get {
+            switch self {
+            case .oci(_, _, let o), .docker(_, let o), .local(_, let o), .tar(_, let o): return o
+            }
+        }
+        set {
+            switch self {
+            case .oci(let d, let t, _): self = .oci(destination: d, tar: t, options: newValue)
+            case .docker(let d, _): self = .docker(destination: d, options: newValue)
+            case .local(let d, _): self = .local(destination: d, options: newValue)
+            case .tar(let d, _): self = .tar(destination: d, options: newValue)
+            }
+        }
+    }
+
+    public var destination: String {
+        switch self {
+        case .oci(let d, _, _), .docker(let d, _), .local(let d, _), .tar(let d, _): return d
+        }
+    }
+
+    /// `dest=-`: the output goes to standard output.
+    public var isStandardOutput: Bool { destination == "-" }
 
     public static func parse(_ text: String) throws(BuildRequestError) -> BuildOutput {
-        // `-o DIR` alone means type=local.
+        // `-o DIR` alone means type=local; `-o -` means a tar of the root filesystem on standard output.
+        if text == "-" { return .tar(destination: "-") }
         if !text.contains("=") { return .local(destination: text) }
         let fields = try OptionList.parse(text, flag: "--output")
         let type = fields["type"] ?? "local"
         guard let dest = fields["dest"] ?? fields["destination"] else {
             throw .invalid("--output", text, "dest is required for type=\(type)")
         }
+        for key in fields.keys where !(["type", "dest", "destination", "tar"].contains(key) || ExportOptions.keys.contains(key)
+                                       || key.hasPrefix("annotation")) {
+            throw .invalid("--output", text, "unknown key \"\(key)\"")
+        }
+        let options = try ExportOptions(fields: fields, text: text)
         switch type {
-        case "oci": return .oci(destination: dest, tar: fields["tar"].map { $0 != "false" } ?? true)
-        case "docker": return .docker(destination: dest)
-        case "local": return .local(destination: dest)
-        case "tar": return .tar(destination: dest)
+        case "oci": return .oci(destination: dest, tar: fields["tar"].map { $0 != "false" } ?? true, options: options)
+        case "docker": return .docker(destination: dest, options: options)
+        case "local": return .local(destination: dest, options: options)
+        case "tar": return .tar(destination: dest, options: options)
+        case "image", "registry":
+            throw .invalid("--output", text, "type=\(type) (pushing to a registry) is not supported yet; use type=oci or type=docker")
         default: throw .invalid("--output", text, "unsupported output type \"\(type)\"")
         }
     }

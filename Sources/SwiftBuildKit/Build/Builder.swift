@@ -98,19 +98,20 @@ public final class Builder: Sendable {
             labels[k] = v
             config.config.labels = labels
         }
-        let written = try ImageWriter.write(config: config, layers: final.layers.map(\.descriptor), into: content)
+        let written = try ImageWriter.write(config: config, layers: final.layers.map(\.descriptor),
+                                           annotations: request.annotations.isEmpty ? nil : request.annotations, into: content)
         var tags: [ImageReference] = []
         for name in request.tags {
             let ref = try ImageReference(parsing: name)
             try images.tag(ref, manifest: written.manifestDescriptor)
             tags.append(ref)
         }
+        let exporter = ImageExporter(content: content, scratch: scratch)
         for output in request.outputs {
-            switch output {
-            case .oci(let destination, let tar):
-                try OCIArchiveExporter.write(images: [(written.manifestDescriptor, tags)], content: content, to: destination, tar: tar)
-            case .docker, .local, .tar:
-                throw BuildError("this output type is not supported yet: \(output)")
+            do {
+                try exporter.export(written, tags: tags, to: output)
+            } catch {
+                throw BuildError("exporting to \(output.destination): \(error)")
             }
         }
         events(.buildFinished(manifest: written.manifestDescriptor.digest, config: written.configDescriptor.digest,

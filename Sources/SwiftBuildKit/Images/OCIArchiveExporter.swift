@@ -11,9 +11,10 @@ import SwiftBuildOCI
 /// and `io.containerd.image.name` (the full name); an image without names is listed once, unannotated.
 public enum OCIArchiveExporter {
     public static func write(images: [(Descriptor, [ImageReference])], content: ContentStore, to path: String,
-                             tar: Bool) throws(ImageStoreError) {
+                             tar: Bool, indexAnnotations: [String: String]? = nil) throws(ImageStoreError) {
         let blobs = try reachableBlobs(from: images.map(\.0), content: content)
-        let index = indexDocument(images)
+        var index = indexDocument(images)
+        index.annotations = indexAnnotations
         let indexBytes: [UInt8]
         do { indexBytes = try CanonicalJSON.encode(index) } catch {
             throw .malformedJSON(what: "index.json", reason: "\(error)")

@@ -1,0 +1,35 @@
+import Foundation
+import SwiftBuildKit
+
+/// The `--metadata-file` JSON, with the keys buildx writes.
+struct BuildMetadata {
+    let result: BuildResult
+
+    var json: [String: Any] {
+        var out: [String: Any] = [
+            "containerimage.digest": result.manifest.digest.description,
+            "containerimage.config.digest": result.config.digest.description,
+            "containerimage.descriptor": [
+                "mediaType": result.manifest.mediaType.rawValue,
+                "digest": result.manifest.digest.description,
+                "size": result.manifest.size,
+            ] as [String: Any],
+        ]
+        if !result.tags.isEmpty { out["image.name"] = result.tags.map(\.description).joined(separator: ",") }
+        return out
+    }
+
+    func write(to path: String) throws {
+        let data = try JSONSerialization.data(withJSONObject: json, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        try (data + Data("\n".utf8)).write(to: URL(fileURLWithPath: path), options: .atomic)
+    }
+}
+
+/// `--debug`: every nested error value, as Swift sees it, so wrapped causes are not lost.
+enum CauseChain {
+    static func describe(_ error: any Error) -> String {
+        var text = ""
+        dump(error, to: &text, indent: 2)
+        return "\ncause chain:\n" + text
+    }
+}
