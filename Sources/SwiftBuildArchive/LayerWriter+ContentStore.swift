@@ -16,7 +16,7 @@ extension LayerWriter {
         try ingest(into: store) { sink in try write(entries: entries, from: root, to: sink) }
     }
 
-    private func ingest(into store: ContentStore, _ body: (IngestWriter) throws -> LayerResult) throws -> LayerResult {
+    func ingest(into store: ContentStore, _ body: (IngestWriter) throws -> LayerResult) throws -> LayerResult {
         let writer = try store.writerForHashingProducer()
         do {
             let result = try body(writer)

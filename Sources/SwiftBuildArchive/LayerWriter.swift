@@ -124,6 +124,17 @@ public struct LayerWriter: Sendable {
 
     /// Builds the pipeline, lets `body` emit the entries, and closes the archive and the compressed stream.
     private func run(_ sink: some LayerSink, _ body: (TarEntryEmitter) throws -> Void) throws -> LayerResult {
+        try pipeline(sink) { stream in
+            let emitter = TarEntryEmitter(stream: stream, sourceDateEpoch: sourceDateEpoch,
+                                          subsecondMtimes: subsecondMtimes, owner: owner.map { ($0.uid, $0.gid) })
+            try body(emitter)
+            try emitter.finishArchive()
+        }
+    }
+
+    /// The one-pass pipeline (tar stream → diff ID → compressor → blob digest → sink) around `feed`, which
+    /// appends the tar bytes.
+    func pipeline(_ sink: some LayerSink, _ feed: (TarStream) throws -> Void) throws -> LayerResult {
         let output = BlobOutput(sink: sink, hashing: compression != .uncompressed)
         let encoder: any ChunkEncoder
         switch compression {
@@ -136,10 +147,7 @@ public struct LayerWriter: Sendable {
             encoder = UncompressedEncoder(chunkSize: chunkSize, output: output)
         }
         let stream = TarStream(encoder: encoder)
-        let emitter = TarEntryEmitter(stream: stream, sourceDateEpoch: sourceDateEpoch, subsecondMtimes: subsecondMtimes,
-                                      owner: owner.map { ($0.uid, $0.gid) })
-        try body(emitter)
-        try emitter.finishArchive()
+        try feed(stream)
         let diffID = try stream.finish()
         return LayerResult(diffID: diffID, digest: output.finalize() ?? diffID, size: output.size,
                            uncompressedSize: stream.total, compression: compression)

@@ -277,17 +277,7 @@ public final class ContentStore: Sendable {
     }
 
     private func directoryEntries(_ path: String) throws(ContentStoreError) -> [String] {
-        guard let dir = opendir(path) else { throw .system(call: "opendir", path: path, errno: errno) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: $0.pointee)) {
-                    String(cString: $0)
-                }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
+        guard let names = DirectoryListing.names(path) else { throw .system(call: "opendir", path: path, errno: errno) }
         return names
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SwiftBuildOCI
 
 /// Small file-system helpers for the image store, loader and exporter: files appear whole (temp file, fsync,
 /// rename, fsync of the directory) or not at all, so a kill -9 or a concurrent writer never leaves half a file.
@@ -94,17 +95,7 @@ enum AtomicFile {
 
     /// Names in a directory, without `.` and `..`.
     static func entries(_ path: String) throws(ImageStoreError) -> [String] {
-        guard let dir = opendir(path) else { throw .system(call: "opendir", path: path, errno: errno) }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: &entry.pointee.d_name) {
-                $0.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: $0.pointee)) {
-                    String(cString: $0)
-                }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
+        guard let names = DirectoryListing.names(path) else { throw .system(call: "opendir", path: path, errno: errno) }
         return names
     }
 
