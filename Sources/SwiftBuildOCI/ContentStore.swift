@@ -30,7 +30,16 @@ public final class ContentStore: Sendable {
         blobsDirectory = trimmed + "/blobs/sha256"
         ingestDirectory = trimmed + "/ingest"
         quarantineDirectory = trimmed + "/quarantine/sha256"
-        for dir in [trimmed, trimmed + "/blobs", blobsDirectory, ingestDirectory] {
+        // The root's missing parents too (`--root /new/nested/dir`, or `~/.local/share/swiftbuild` on a new account).
+        var parents: [String] = []
+        if create {
+            var parent = trimmed
+            while let slash = parent.lastIndex(of: "/"), slash != parent.startIndex {
+                parent = String(parent[..<slash])
+                parents.insert(parent, at: 0)
+            }
+        }
+        for dir in parents + [trimmed, trimmed + "/blobs", blobsDirectory, ingestDirectory] {
             if !create {
                 var st = stat()
                 guard stat(dir, &st) == 0 else { throw .system(call: "stat", path: dir, errno: errno) }

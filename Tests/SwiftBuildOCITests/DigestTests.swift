@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SwiftBuildOCI
 
@@ -31,4 +32,11 @@ import Testing
         #expect((parsed != nil) == valid)
         if let parsed { #expect(parsed.description == text) }
     }
+}
+
+@Test func storeRootParentsAreCreated() throws {
+    let base = "/tmp/sb-root-parents-\(getpid())"
+    defer { _ = try? FileManager.default.removeItem(atPath: base) }
+    let store = try ContentStore(root: base + "/a/b/c")
+    #expect(FileManager.default.fileExists(atPath: store.blobsDirectory))
 }
