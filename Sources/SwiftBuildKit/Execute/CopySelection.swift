@@ -169,10 +169,13 @@ struct CopySelection {
                           excludeState: .root, enter: enter, leave: leave)
     }
 
+    /// `opened`: the directory's descriptor when the caller already holds its parent (opened relative to it,
+    /// which saves the kernel a full path lookup per directory).
     private func walkDirectory(host: String, relative: String, contextPath: String,
                                contextState: ContextFilter.ParentState, excludeState: ContextFilter.ParentState,
+                               opened: Int32? = nil,
                                enter: (Entry) throws -> Bool, leave: (Entry) throws -> Void) throws {
-        let fd = open(host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        let fd = opened ?? open(host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw CopyError.system(operation: "open", path: host, errno: errno) }
         let names: [[UInt8]]
         defer { close(fd) }
@@ -207,8 +210,10 @@ struct CopySelection {
             }
             let entry = Entry(relative: childRel, host: childHost, stat: st, held: held)
             guard try enter(entry), isDir else { continue }
+            let childFD = openat(fd, FileTree.cString(nameBytes), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+            guard childFD >= 0 else { throw CopyError.system(operation: "open", path: childHost, errno: errno) }
             try walkDirectory(host: childHost, relative: childRel, contextPath: childContext, contextState: nextContext,
-                              excludeState: nextExclude, enter: enter, leave: leave)
+                              excludeState: nextExclude, opened: childFD, enter: enter, leave: leave)
             try leave(entry)
         }
     }

@@ -22,7 +22,9 @@ final class StatIndex {
     }
 
     let file: String
-    private var entries: [[UInt8]: Entry] = [:]
+    /// Keyed by path as a String: its hashing is far cheaper than an array of bytes'. (Inode, size and times
+    /// must match too, so two paths that decode alike cannot share an entry by accident.)
+    private var entries: [String: Entry] = [:]
     /// The index file's mtime (ns) when it was loaded; entries not older than this are re-hashed.
     private var writtenAt: Int64 = 0
     private(set) var changed = false
@@ -61,13 +63,13 @@ final class StatIndex {
             i += 8
             return Int64(bitPattern: v)
         }
-        var loaded: [[UInt8]: Entry] = [:]
+        var loaded: [String: Entry] = [:]
         while i < bytes.count {
             guard i + 4 <= bytes.count else { return }
             let length = Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24
             i += 4
             guard i + length <= bytes.count else { return }
-            let path = Array(bytes[i..<(i + length)])
+            let path = String(decoding: bytes[i..<(i + length)], as: UTF8.self)
             i += length
             guard let inode = int64(), let size = int64(), let mtime = int64(), let ctime = int64(),
                   i + 32 <= bytes.count else { return }
@@ -80,7 +82,7 @@ final class StatIndex {
 
     /// The SHA-256 of the regular file at `path` (described by `st`), from the index when it can be trusted.
     func contentHash(path: String, st: stat) throws(CopyError) -> [UInt8] {
-        let key = Array(path.utf8)
+        let key = path
         let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
         let ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
         let current = (UInt64(st.st_ino), Int64(st.st_size), mtime, ctime)
@@ -137,7 +139,8 @@ final class StatIndex {
             let u = UInt64(bitPattern: v)
             for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: u >> (8 * UInt64(k)))) }
         }
-        for (path, e) in entries {
+        for (name, e) in entries {
+            let path = Array(name.utf8)
             let n = UInt32(path.count)
             bytes += [UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: n >> 8),
                       UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 24)]
