@@ -7,7 +7,8 @@ import PackageDescription
 //   SwiftBuildArchive → OCI       tar writer, hashing and compression sinks, layer reader
 //   SwiftBuildKit → all three     builder, build context, planning, execution
 //   swiftbuild → Kit              command line
-// C is reached only through the system-library shims below and the CSandbox target (the RUN sandbox's child).
+// C is reached only through the system-library shims below, the CSandbox target (the RUN sandbox's child) and
+// CHTTP (downloads for ADD <url>, with libcurl loaded only when used).
 let package = Package(
     name: "swiftbuild",
     platforms: [.macOS(.v14)],
@@ -35,13 +36,14 @@ let package = Package(
         .systemLibrary(name: "CSys", path: "Sources/CSys"),
         // The RUN sandbox's child side (clone, mounts, pivot_root, exec): a small plain C target.
         .target(name: "CSandbox"),
+        .target(name: "CHTTP", linkerSettings: [.linkedLibrary("dl")]),
 
         .target(name: "SwiftBuildDockerfile"),
         .target(name: "SwiftBuildOCI", dependencies: ["CCrypto"]),
         .target(name: "SwiftBuildArchive",
                 dependencies: ["SwiftBuildOCI", "CZlib", "CArchive", "CZstd", "CIsal", "CSys"]),
         .target(name: "SwiftBuildKit",
-                dependencies: ["SwiftBuildDockerfile", "SwiftBuildOCI", "SwiftBuildArchive", "CSys", "CSandbox"]),
+                dependencies: ["SwiftBuildDockerfile", "SwiftBuildOCI", "SwiftBuildArchive", "CSys", "CSandbox", "CHTTP"]),
         .executableTarget(name: "swiftbuild", dependencies: [
             "SwiftBuildKit", "SwiftBuildOCI",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -9,6 +9,7 @@ PACKAGES=(
   busybox-static                                                            # base images for tests are built from it
   skopeo umoci oci-image-tool podman runc                                   # interop tests of the exporters
   python3                                                                   # ADD URL tests serve files with http.server
+  libcurl4                                                                  # ADD <url> downloads (loaded only when used)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

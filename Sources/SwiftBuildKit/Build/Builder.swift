@@ -33,7 +33,7 @@ public final class Builder: Sendable {
         images = try ImageStore(root: root, content: content)
         snapshots = try SnapshotStore(root: root, content: content)
         cache = try CacheStore(root: root, content: content)
-        self.snapshotter = snapshotter ?? Snapshotter.detect(scratch: root + "/tmp")
+        self.snapshotter = snapshotter ?? Snapshotter.detect(scratch: root + "/tmp", marker: root + "/snapshots/.overlay-ok")
         recoverInterruptedBuilds()
     }
 

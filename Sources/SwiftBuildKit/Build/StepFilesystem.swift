@@ -1,4 +1,8 @@
+import Foundation
 import SwiftBuildArchive
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How a step sees and changes its file system.
 public enum Snapshotter: String, Sendable, CaseIterable {
@@ -8,9 +12,18 @@ public enum Snapshotter: String, Sendable, CaseIterable {
     /// layer is the tree difference against an untouched copy.
     case copy
 
-    /// overlay when this kernel lets us mount it in `scratch`, else copy.
-    public static func detect(scratch: String) -> Snapshotter {
-        Overlay.isSupported(scratch: scratch) ? .overlay : .copy
+    /// overlay when this kernel lets us mount it in `scratch`, else copy. A successful probe is remembered for
+    /// the running kernel in `marker`, so later builds skip the mount test.
+    public static func detect(scratch: String, marker: String) -> Snapshotter {
+        var names = utsname()
+        uname(&names)
+        let release = withUnsafeBytes(of: &names.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if let data = FileManager.default.contents(atPath: marker), String(decoding: data, as: UTF8.self) == release {
+            return .overlay
+        }
+        guard Overlay.isSupported(scratch: scratch) else { return .copy }
+        _ = FileManager.default.createFile(atPath: marker, contents: Data(release.utf8))
+        return .overlay
     }
 }
 

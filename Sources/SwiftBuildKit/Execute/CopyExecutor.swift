@@ -1,12 +1,10 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 #if canImport(Glibc)
 import Glibc
 #endif
 import SwiftBuildArchive
 import SwiftBuildDockerfile
+import CHTTP
 import SwiftBuildOCI
 
 /// Runs one COPY or ADD: writes the selected sources into `rootfs` (the step's merged view; the lead mounts it
@@ -197,37 +195,42 @@ public struct CopyExecutor: Sendable {
 
     // MARK: - Downloads
 
+    /// Streams the download into a scratch file (memory stays bounded), then checks `--checksum` on the file.
     private func download(_ url: String, checksum: Digest?) async throws(CopyError) -> (path: String, name: String) {
         guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw .download(url: url, message: "unsupported URL")
         }
-        let data: Data
-        let response: URLResponse
-        do {
-            (data, response) = try await URLSession.shared.data(from: parsed)
-        } catch {
-            throw .download(url: url, message: "\(error.localizedDescription)")
+        let path = scratch + "/download-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw .system(operation: "open", path: path, errno: errno) }
+        var status = 0
+        var filetime: Int64 = -1
+        var message = [CChar](repeating: 0, count: 512)
+        let rc = swiftbuild_http_get(url, fd, &status, &filetime, &message, message.count)
+        close(fd)
+        guard rc == 0, (200..<300).contains(status) else {
+            unlink(path)
+            let text = rc != 0 ? String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                               : "invalid response status \(status)"
+            throw .download(url: url, message: text)
         }
-        var lastModified: Date?
-        if let http = response as? HTTPURLResponse {
-            guard (200..<300).contains(http.statusCode) else {
-                throw .download(url: url, message: "invalid response status \(http.statusCode)")
-            }
-            if let header = http.value(forHTTPHeaderField: "Last-Modified") {
-                let formatter = DateFormatter()
-                formatter.locale = Locale(identifier: "en_US_POSIX")
-                formatter.timeZone = TimeZone(identifier: "GMT")
-                formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-                lastModified = formatter.date(from: header)
-            }
-        }
-        let bytes = [UInt8](data)
         if let checksum {
-            let actual = SHA256Hasher.digest(bytes)
-            if actual != checksum { throw .checksumMismatch(url: url, expected: checksum, actual: actual) }
+            guard let raw = try? StatIndex.hashFile(path) else {
+                unlink(path)
+                throw .system(operation: "read", path: path, errno: EIO)
+            }
+            let actual = Digest(sha256: raw)
+            if actual != checksum {
+                unlink(path)
+                throw .checksumMismatch(url: url, expected: checksum, actual: actual)
+            }
+        }
+        if filetime >= 0 {
+            var times = [timespec(tv_sec: Int(filetime), tv_nsec: 0), timespec(tv_sec: Int(filetime), tv_nsec: 0)]
+            _ = utimensat(AT_FDCWD, path, &times, 0)
         }
         // BuildKit's name for a URL whose path has no last component.
         let name = parsed.path.split(separator: "/").last.map(String.init) ?? "__unnamed__"
-        return (try writeScratchFile(bytes, mode: 0o600, mtime: lastModified), name)
+        return (path, name)
     }
 }

@@ -30,6 +30,8 @@ public final class ImageStore: Sendable {
             throw .unexpectedMediaType(what: "tag \(reference)", mediaType: manifest.mediaType)
         }
         guard content.has(manifest.digest) else { throw .missingBlob(what: "tag \(reference)", digest: manifest.digest) }
+        // Already tagged so: keep the record (and when it was made), and spare a write and two fsyncs.
+        if let existing = try? record(at: recordPath(reference)), existing.manifest.digest == manifest.digest { return }
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         var descriptor = manifest
