@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -81,9 +82,21 @@ public enum OCIArchiveExporter {
             let writer = try TarFileWriter(creating: temp)
             try writer.directory("blobs/")
             try writer.directory("blobs/sha256/")
+            // Each blob is copied inside the kernel while another thread re-hashes it from the page cache, so a
+            // blob damaged at rest is still never exported, at the cost of neither pass waiting for the other.
             for (digest, size) in blobs {
-                try writer.file("blobs/sha256/" + digest.encoded, size: size) { (w: TarFileWriter) throws(ImageStoreError) in
-                    try copyBlob(digest, size: size, content: content) { (chunk) throws(ImageStoreError) in try w.append(chunk) }
+                let blob = content.path(for: digest)
+                let source = open(blob, O_RDONLY | O_CLOEXEC)
+                guard source >= 0 else { throw .missingBlob(what: "blob", digest: digest) }
+                defer { close(source) }
+                var st = stat()
+                guard fstat(source, &st) == 0, Int64(st.st_size) == size else {
+                    throw .sizeMismatch(what: "blob \(digest)", expected: size, actual: Int64(st.st_size))
+                }
+                let check = BackgroundDigest(path: blob)
+                try writer.file("blobs/sha256/" + digest.encoded, size: size, copyingFrom: source)
+                guard let actual = check.wait(), actual == digest else {
+                    throw .content(.digestMismatch(expected: digest, actual: check.wait() ?? digest))
                 }
             }
             try writer.file("index.json", bytes: index)
@@ -163,5 +176,51 @@ struct DocumentReader {
         do { return try CanonicalJSON.decode(T.self, from: bytes) } catch {
             throw .malformedJSON(what: "\(what) \(descriptor.digest)", reason: "\(error)")
         }
+    }
+}
+
+/// SHA-256 of a file computed on a thread of its own (for checking a blob while it is copied).
+final class BackgroundDigest: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    private let lock = NSLock()
+    private var result: Digest?
+    private var finished = false
+
+    init(path: String) {
+        let thread = Thread { [self] in
+            let digest = Self.hash(path)
+            lock.withLock { result = digest }
+            done.signal()
+        }
+        thread.start()
+    }
+
+    /// The digest (nil if the file could not be read); waits for the thread the first time.
+    func wait() -> Digest? {
+        lock.lock()
+        if finished { defer { lock.unlock() }; return result }
+        lock.unlock()
+        done.wait()
+        return lock.withLock {
+            finished = true
+            return result
+        }
+    }
+
+    private static func hash(_ path: String) -> Digest? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        let hasher = SHA256Hasher()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        while true {
+            let n = read(fd, buffer.baseAddress, buffer.count)
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { return nil }
+            if n == 0 { break }
+            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        return hasher.finalize()
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSys
 
 /// A minimal deterministic ustar writer for OCI archives: regular files and directories only, owner 0:0 with
 /// empty user and group names, a fixed mtime, no atime/ctime, no PAX headers. Owns its descriptor.
@@ -33,6 +34,31 @@ final class TarFileWriter {
         guard written - before == size else {
             throw .sizeMismatch(what: "archive entry \(name)", expected: size, actual: written - before)
         }
+        try pad()
+    }
+
+    /// A file entry copied from `source` (its first `size` bytes) inside the kernel (`copy_file_range`), so the
+    /// bytes never pass through this process; read/write when the kernel cannot.
+    func file(_ name: String, size: Int64, copyingFrom source: Int32) throws(ImageStoreError) {
+        try header(name: name, type: UInt8(ascii: "0"), mode: 0o644, size: size)
+        try flush()
+        var remaining = size
+        while remaining > 0 {
+            let n = swiftbuild_copy_file_range(source, nil, fd, nil, Int(min(remaining, 1 << 30)), 0)
+            if n > 0 { remaining -= Int64(n); continue }
+            if n < 0 && errno == EINTR { continue }
+            if n == 0 { throw .sizeMismatch(what: "archive entry \(name)", expected: size, actual: size - remaining) }
+            // EXDEV, EINVAL, ENOSYS…: copy the rest through a buffer.
+            var chunk = [UInt8](repeating: 0, count: 1 << 20)
+            while remaining > 0 {
+                let got = chunk.withUnsafeMutableBytes { read(source, $0.baseAddress, min($0.count, Int(remaining))) }
+                if got < 0 && errno == EINTR { continue }
+                guard got > 0 else { throw .sizeMismatch(what: "archive entry \(name)", expected: size, actual: size - remaining) }
+                try AtomicFile.writeAll(fd, Array(chunk[0..<got]), path: path)
+                remaining -= Int64(got)
+            }
+        }
+        written += size
         try pad()
     }
 
