@@ -82,11 +82,13 @@ final class TarFileWriter {
         if let failure { throw failure }
     }
 
-    /// Writes the end-of-archive marker, fsyncs and closes.
+    /// Writes the end-of-archive marker and closes. An exported archive is an output like a file `cp` writes:
+    /// it is completed under a temporary name and renamed, so a killed export never leaves a partial file, but
+    /// it is not fsynced (which would cost as much as writing it); the content store is what must survive power
+    /// loss, and it does fsync.
     func finish() throws(ImageStoreError) {
         try append([UInt8](repeating: 0, count: 1024))
         try flush()
-        guard fsync(fd) == 0 else { throw .system(call: "fsync", path: path, errno: errno) }
         closed = true
         guard close(fd) == 0 else { throw .system(call: "close", path: path, errno: errno) }
     }
