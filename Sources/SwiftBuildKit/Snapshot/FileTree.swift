@@ -7,11 +7,15 @@ import Glibc
 enum FileTree {
     /// The names in an open directory (without `.` and `..`), sorted by bytes.
     static func names(_ fd: Int32, path: String) throws(SnapshotError) -> [[UInt8]] {
-        let copy = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        // A duplicate descriptor (no path lookup, unlike reopening "."), rewound: it shares the offset with `fd`,
+        // which callers only use for *at() calls.
+        let copy = fcntl(fd, F_DUPFD_CLOEXEC, 0)
         guard copy >= 0, let dir = fdopendir(copy) else {
+            if copy >= 0 { close(copy) }
             throw .system(operation: "opendir", path: path, errno: errno)
         }
         defer { closedir(dir) }
+        rewinddir(dir)
         var out: [[UInt8]] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> [UInt8] in
