@@ -1,3 +1,4 @@
+import Foundation
 import CSys
 #if canImport(Glibc)
 import Glibc
@@ -91,7 +92,7 @@ final class StatIndex {
         if let e = entries[key], (e.inode, e.size, e.mtime, e.ctime) == current, mtime < writtenAt, ctime < writtenAt {
             return e.hash
         }
-        let hash = try Self.hashFile(path)
+        let hash = try Self.contentHash(path, size: Int64(st.st_size))
         hashed += 1
         let entry = Entry(inode: current.0, size: current.1, mtime: mtime, ctime: ctime, hash: hash)
         if entries[key] != entry {
@@ -103,6 +104,42 @@ final class StatIndex {
         return hash
     }
 
+    /// Files at least this big are hashed in fixed pieces on all cores (see `contentHash`).
+    static let pieceSize: Int64 = 64 << 20
+
+    /// The content identity the index keeps: the SHA-256 of a small file; for a big one, SHA-256 over the
+    /// SHA-256s of its 64 MiB pieces, which are hashed in parallel. (This is a cache key, never compared with
+    /// digests from elsewhere; the piece size is fixed, so the result does not depend on the number of cores.)
+    static func contentHash(_ path: String, size: Int64) throws(CopyError) -> [UInt8] {
+        guard size >= 2 * pieceSize else { return try hashFile(path) }
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { throw .system(operation: "open", path: path, errno: errno) }
+        defer { close(fd) }
+        let pieces = Int((size + pieceSize - 1) / pieceSize)
+        let results = PieceDigests(count: pieces)
+        DispatchQueue.concurrentPerform(iterations: pieces) { i in
+            let hasher = SHA256Hasher()
+            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+            defer { buffer.deallocate() }
+            var offset = Int64(i) * pieceSize
+            let end = min(size, offset + pieceSize)
+            while offset < end {
+                let n = pread(fd, buffer.baseAddress, Int(min(Int64(buffer.count), end - offset)), off_t(offset))
+                if n < 0 && errno == EINTR { continue }
+                guard n > 0 else { results.fail(errno == 0 ? EIO : errno); return }
+                hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+                offset += Int64(n)
+            }
+            results.set(i, hexBytes(hasher.finalize().encoded))
+        }
+        if let code = results.failure { throw .system(operation: "read", path: path, errno: code) }
+        let outer = SHA256Hasher()
+        outer.update(Array("swiftbuild pieces of \(pieceSize)\n".utf8))
+        for digest in results.digests { outer.update(digest) }
+        return hexBytes(outer.finalize().encoded)
+    }
+
+    /// The SHA-256 of a file's bytes.
     static func hashFile(_ path: String) throws(CopyError) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { throw .system(operation: "open", path: path, errno: errno) }
@@ -172,4 +209,18 @@ final class StatIndex {
         if !ok || rename(temp, file) != 0 { unlink(temp) }
         changed = false
     }
+}
+
+/// Results of the parallel piece hashing.
+final class PieceDigests: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [[UInt8]]
+    private var code: Int32?
+
+    init(count: Int) { values = Array(repeating: [], count: count) }
+
+    func set(_ i: Int, _ digest: [UInt8]) { lock.withLock { values[i] = digest } }
+    func fail(_ errno: Int32) { lock.withLock { code = errno } }
+    var digests: [[UInt8]] { lock.withLock { values } }
+    var failure: Int32? { lock.withLock { code } }
 }
