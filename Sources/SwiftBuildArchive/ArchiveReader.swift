@@ -93,11 +93,7 @@ public final class ArchiveReader {
         }
         handle = a
         // From here on `deinit` frees the handle if a check throws.
-        try check(archive_read_support_filter_none(a), "archive_read_support_filter_none")
-        try check(archive_read_support_filter_gzip(a), "archive_read_support_filter_gzip")
-        try check(archive_read_support_filter_zstd(a), "archive_read_support_filter_zstd")
-        try check(archive_read_support_filter_xz(a), "archive_read_support_filter_xz")
-        try check(archive_read_support_filter_bzip2(a), "archive_read_support_filter_bzip2")
+        if let failed = Self.enableFilters(a) { try check(failed.status, failed.operation) }
         try check(archive_read_support_format_tar(a), "archive_read_support_format_tar")
         // A zero-byte layer is a valid empty layer.
         try check(archive_read_support_format_empty(a), "archive_read_support_format_empty")
@@ -161,6 +157,23 @@ public final class ArchiveReader {
         // Filter 0 is the outermost decoder; with no compression it is "none".
         guard let name = archive_filter_name(handle, 0) else { return .none }
         return DetectedCompression(libarchiveName: String(cString: name))
+    }
+
+    /// Turns on every compression a layer may use (gzip, zstd, xz, bzip2, none; detected from the data).
+    /// Returns the call that failed, if one did.
+    static func enableFilters(_ a: OpaquePointer) -> (status: Int32, operation: String)? {
+        let filters: [(String, (OpaquePointer) -> Int32)] = [
+            ("archive_read_support_filter_none", archive_read_support_filter_none),
+            ("archive_read_support_filter_gzip", archive_read_support_filter_gzip),
+            ("archive_read_support_filter_zstd", archive_read_support_filter_zstd),
+            ("archive_read_support_filter_xz", archive_read_support_filter_xz),
+            ("archive_read_support_filter_bzip2", archive_read_support_filter_bzip2),
+        ]
+        for (name, enable) in filters {
+            let status = enable(a)
+            if status != ARCHIVE_OK && status != ARCHIVE_WARN { return (status, name) }
+        }
+        return nil
     }
 
     // MARK: - The one place libarchive status codes become errors

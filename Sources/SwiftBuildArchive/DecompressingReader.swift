@@ -16,11 +16,7 @@ public final class DecompressingReader {
             throw ArchiveError(operation: "archive_read_new", status: ARCHIVE_FATAL, errno: ENOMEM, message: "out of memory")
         }
         handle = a
-        try check(archive_read_support_filter_none(a), "archive_read_support_filter_none")
-        try check(archive_read_support_filter_gzip(a), "archive_read_support_filter_gzip")
-        try check(archive_read_support_filter_zstd(a), "archive_read_support_filter_zstd")
-        try check(archive_read_support_filter_xz(a), "archive_read_support_filter_xz")
-        try check(archive_read_support_filter_bzip2(a), "archive_read_support_filter_bzip2")
+        if let failed = ArchiveReader.enableFilters(a) { try check(failed.status, failed.operation) }
         try check(archive_read_support_format_raw(a), "archive_read_support_format_raw")
         try check(archive_read_support_format_empty(a), "archive_read_support_format_empty")
         try check(archive_read_open_fd(a, fd, blockSize), "archive_read_open_fd")

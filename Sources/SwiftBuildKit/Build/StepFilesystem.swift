@@ -75,8 +75,7 @@ struct StepFilesystem {
         case .copy:
             return try await body(changes)
         case .overlay:
-            return try await Self.withOverlay(lowers: lowers, upper: changes, work: overlayWork,
-                                              at: scratch.path + "/merged", body)
+            return try await Overlay.withMergedViewAsync(lower: lowers, upper: changes, work: overlayWork, body)
         }
     }
 
@@ -88,8 +87,7 @@ struct StepFilesystem {
         case .overlay:
             let dir = scratch.path + "/peek"
             try Scratch.makeDirectories([dir + "/upper", dir + "/work"])
-            return try await Self.withOverlay(lowers: lowers, upper: dir + "/upper", work: dir + "/work",
-                                              at: dir + "/merged", body)
+            return try await Overlay.withMergedViewAsync(lower: lowers, upper: dir + "/upper", work: dir + "/work", body)
         }
     }
 
@@ -114,23 +112,7 @@ struct StepFilesystem {
             var lowers = lowers
             try Scratch.makeDirectories([dir + "/upper", dir + "/work", dir + "/empty"])
             if lowers.isEmpty { lowers = [dir + "/empty"] }
-            return try await withOverlay(lowers: lowers, upper: dir + "/upper", work: dir + "/work",
-                                         at: dir + "/merged", body)
-        }
-    }
-
-    /// Mounts an overlay for the duration of `body`, and always unmounts it.
-    static func withOverlay<T>(lowers: [String], upper: String, work: String, at merged: String,
-                               _ body: (String) async throws -> T) async throws -> T {
-        try Scratch.makeDirectories([merged])
-        try Overlay.mount(lower: lowers, upper: upper, work: work, at: merged)
-        do {
-            let value = try await body(merged)
-            try Overlay.unmount(at: merged)
-            return value
-        } catch {
-            try? Overlay.unmount(at: merged)
-            throw error
+            return try await Overlay.withMergedViewAsync(lower: lowers, upper: dir + "/upper", work: dir + "/work", body)
         }
     }
 }

@@ -54,35 +54,41 @@ public enum Overlay {
     /// `work` and the mount point `<work>.mnt` are created if missing and removed afterwards.
     public static func withMergedView<T>(lower: [String], upper: String, work: String,
                                          _ body: (String) throws -> T) throws -> T {
-        let mountPoint = work + ".mnt"
-        try SnapshotStore.makeDirectory(upper)
-        try SnapshotStore.makeDirectory(work)
-        try SnapshotStore.makeDirectory(mountPoint)
-        defer {
-            try? FileTree.remove(mountPoint)
-            try? FileTree.remove(work)
-            try? FileTree.remove(work + "-empty")
-        }
-        try mount(lower: lower, upper: upper, work: work, at: mountPoint)
-        defer { try? unmount(at: mountPoint) }
+        let mountPoint = try mountView(lower: lower, upper: upper, work: work)
+        defer { removeView(mountPoint: mountPoint, work: work) }
         return try body(mountPoint)
     }
 
     /// `withMergedView` for an async body (COPY/ADD run async for downloads).
     public static func withMergedViewAsync<T>(lower: [String], upper: String, work: String,
                                               _ body: (String) async throws -> T) async throws -> T {
+        let mountPoint = try mountView(lower: lower, upper: upper, work: work)
+        defer { removeView(mountPoint: mountPoint, work: work) }
+        return try await body(mountPoint)
+    }
+
+    private static func mountView(lower: [String], upper: String, work: String) throws(SnapshotError) -> String {
         let mountPoint = work + ".mnt"
         try SnapshotStore.makeDirectory(upper)
         try SnapshotStore.makeDirectory(work)
         try SnapshotStore.makeDirectory(mountPoint)
-        defer {
+        do {
+            try mount(lower: lower, upper: upper, work: work, at: mountPoint)
+        } catch {
+            removeView(mountPoint: nil, work: work)
             try? FileTree.remove(mountPoint)
-            try? FileTree.remove(work)
-            try? FileTree.remove(work + "-empty")
+            throw error
         }
-        try mount(lower: lower, upper: upper, work: work, at: mountPoint)
-        defer { try? unmount(at: mountPoint) }
-        return try await body(mountPoint)
+        return mountPoint
+    }
+
+    private static func removeView(mountPoint: String?, work: String) {
+        if let mountPoint {
+            try? unmount(at: mountPoint)
+            try? FileTree.remove(mountPoint)
+        }
+        try? FileTree.remove(work)
+        try? FileTree.remove(work + "-empty")
     }
 
     /// Whether an overlay can be mounted here: tries one in a temp directory under `scratch`.
