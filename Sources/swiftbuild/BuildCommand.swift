@@ -107,8 +107,13 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .customLong("annotation"), help: "Add an annotation to the image manifest (KEY=VALUE, manifest:KEY=VALUE or index:KEY=VALUE); repeatable.")
     var annotations: [String] = []
 
-    @Flag(help: "Always attempt to pull a newer base image (accepted; registry pulls are not supported yet: base images come from the local store).")
+    @Flag(help: "Ask the registry for each base image tag's current digest, even when the name is stored.")
     var pull = false
+
+    @Flag(help: "Push the image to its registry under each -t name after the build.")
+    var push = false
+
+    @OptionGroup var registryFlags: RegistryFlags
 
     @Flag(help: "On failure, print the whole chain of causes.")
     var debug = false
@@ -125,10 +130,11 @@ struct BuildCommand: AsyncParsableCommand {
             contextDirectory = try ContextArchive.unpack(fileDescriptor: 0, scratch: rootPath + "/tmp")
         }
         defer { if context == "-" { try? FileManager.default.removeItem(atPath: contextDirectory) } }
-        if pull {
-            CommandOutput.standardError("note: --pull: registry pulls are not supported yet; base images come from the local store (swiftbuild load)\n")
-        }
+        if push && tags.isEmpty { throw CommandFailure("--push needs at least one -t name") }
         var request = BuildRequest(contextDirectory: contextDirectory)
+        request.pull = pull
+        let registryOptions = try registryFlags.options()
+        request.registry = registryOptions
         if file == "-" {
             request.dockerfileContents = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
         } else {
@@ -213,6 +219,15 @@ struct BuildCommand: AsyncParsableCommand {
             let builder = try Builder(root: rootPath)
             let result = try await builder.build(request) { event in
                 if !quiet { renderer.handle(event) }
+            }
+            if push {
+                let pusher = ImagePusher(images: builder.images, options: registryOptions) { line in
+                    if !quiet { CommandOutput.standardError(line + "\n") }
+                }
+                for tag in result.tags {
+                    let pushed = try pusher.push(tag, to: tag)
+                    if !quiet { CommandOutput.standardError("pushed \(tag.familiar) \(pushed.digest)\n") }
+                }
             }
             if let iidfile {
                 try Data(result.config.digest.description.utf8).write(to: URL(fileURLWithPath: iidfile))

@@ -31,7 +31,7 @@ struct SwiftBuildCommand: AsyncParsableCommand {
         version: SwiftBuildVersion.current,
         subcommands: [BuildCommand.self, ImagesCommand.self, InspectCommand.self, TagCommand.self, RmiCommand.self,
                       SaveCommand.self, LoadCommand.self, DuCommand.self, PruneCommand.self, ParseCommand.self,
-                      StoreCommand.self],
+                      StoreCommand.self, PullCommand.self, PushCommand.self],
         defaultSubcommand: BuildCommand.self
     )
 

@@ -177,16 +177,35 @@ final class BuildRun: Sendable {
         }
     }
 
+    /// A FROM name: the local store first; the registry when the name is not stored (then it is pulled and
+    /// tagged), or, with `--pull`, when the registry's digest for the tag differs from the stored one.
+    /// A pinned digest that is stored is used without asking the registry.
     func resolveStoredImage(_ name: String) throws -> Image {
         let reference: ImageReference
         do { reference = try ImageReference(parsing: name) } catch {
             throw BuildError("invalid image reference \"\(name)\": \(error)")
         }
-        guard let image = try builder.images.image(reference, platform: platform) else {
-            throw BuildError("failed to resolve source metadata for \(reference): not found in the local image store "
-                             + "(load it with `swiftbuild load -i ARCHIVE`; registry pulls are not supported yet)")
+        let stored = try builder.images.resolve(reference)
+        guard let options = request.registry else {
+            guard let stored else {
+                throw BuildError("failed to resolve source metadata for \(reference): not found in the local image "
+                                 + "store (load it with `swiftbuild load -i ARCHIVE`)")
+            }
+            return try builder.images.image(stored, platform: platform)
         }
-        return image
+        if let stored, !request.pull || reference.digest != nil {
+            return try builder.images.image(stored, platform: platform)
+        }
+        let puller = ImagePuller(images: builder.images, options: options)
+        do {
+            if let stored, try puller.currentDescriptor(of: reference).digest == stored.digest {
+                return try builder.images.image(stored, platform: platform)
+            }
+            let pulled = try puller.pull(reference, platform: platform)
+            return try builder.images.image(pulled, platform: platform)
+        } catch {
+            throw BuildError("failed to resolve source metadata for \(reference): \(error)")
+        }
     }
 
     func runTriggers(_ triggers: [String], _ state: inout StageState, node: BuildGraph.Node, stepID: Int) async throws {
