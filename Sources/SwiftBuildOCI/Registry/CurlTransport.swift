@@ -109,8 +109,10 @@ private final class TransferState {
     init(receive: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.receive = receive }
 
     func header(_ line: UnsafeRawBufferPointer) {
-        var text = String(decoding: line, as: UTF8.self)
-        while text.hasSuffix("\n") || text.hasSuffix("\r") { text.removeLast() }
+        // Drop the CR LF bytewise: "\r\n" is one Character, so String's hasSuffix("\n") misses it.
+        var bytes = line[...]
+        while let last = bytes.last, last == 10 || last == 13 { bytes = bytes.dropLast() }
+        let text = String(decoding: bytes, as: UTF8.self)
         if text.hasPrefix("HTTP/") {
             // A new response (after a redirect or a 100): start over.
             let parts = text.split(separator: " ", maxSplits: 2)
