@@ -21,8 +21,9 @@ import SwiftBuildOCI
         return (try store.image(descriptor), name)
     }
 
-    static func skopeoDigest(_ name: String) throws -> String {
-        try runImageTool("/usr/bin/skopeo", ["inspect", "--tls-verify=false", "--format", "{{.Digest}}", "docker://" + name])
+    static func skopeoDigest(_ name: String, credentials: String? = nil) throws -> String {
+        try runImageTool("/usr/bin/skopeo", ["inspect", "--tls-verify=false", "--format", "{{.Digest}}"]
+                         + (credentials.map { ["--creds", $0] } ?? []) + ["docker://" + name])
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -75,6 +76,39 @@ import SwiftBuildOCI
         let refreshed = try await builder.build(request) { _ in }
         #expect(refreshed.config.digest == result.config.digest)
         #expect(try builder.images.resolve(baseReference)?.digest == result.manifest.digest)
+    }
+
+    /// `swiftbuild build --push`, `push` and `pull` through the executable, credentials from $DOCKER_CONFIG.
+    @Test func commandLine() throws {
+        let registry = try TestRegistry(user: "cli", password: "pw")
+        defer { registry.stop() }
+        let scratch = try ImageTestDirectory()
+        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("swiftbuild").path
+        let root = scratch.path + "/root"
+        try TestImages.busybox(root: root)
+        let dockerConfig = scratch.path + "/docker"
+        try FileManager.default.createDirectory(atPath: dockerConfig, withIntermediateDirectories: true)
+        let auth = Data("cli:pw".utf8).base64EncodedString()
+        try Data(#"{"auths":{"\#(registry.host)":{"auth":"\#(auth)"}}}"#.utf8)
+            .write(to: URL(fileURLWithPath: dockerConfig + "/config.json"))
+        let context = scratch.path + "/context"
+        try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
+        try Data("FROM localhost/busybox\nRUN echo cli > /cli\n".utf8).write(to: URL(fileURLWithPath: context + "/Dockerfile"))
+        func sb(_ arguments: [String]) throws -> String {
+            try runImageTool("/usr/bin/env", ["DOCKER_CONFIG=" + dockerConfig, tool] + arguments)
+        }
+        let app = registry.host + "/cli/app:1"
+        let id = try sb(["build", "-q", "--root", root, "--push", "-t", app, context])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let digest = try Self.skopeoDigest(app, credentials: "cli:pw")
+        let copy = registry.host + "/cli/copy:2"
+        #expect(try sb(["push", "--root", root, app, copy]) == "\(copy) \(digest)\n")
+        #expect(try Self.skopeoDigest(copy, credentials: "cli:pw") == digest)
+        let fresh = scratch.path + "/fresh"
+        #expect(try sb(["pull", "--root", fresh, copy]) == "\(copy) \(digest)\n")
+        let images = try ImageStore(root: fresh, content: try ContentStore(root: fresh))
+        #expect(try images.image(try ImageReference(parsing: copy))?.id.description == id)
     }
 
     @Test func chunkedUploadAndDigestReference() async throws {
