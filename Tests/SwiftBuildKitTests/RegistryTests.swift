@@ -211,12 +211,36 @@ import SwiftBuildOCI
         let auth = Data("me:pw:with:colons".utf8).base64EncodedString()
         let json = #"{"auths":{"https://index.docker.io/v1/":{"auth":"\#(auth)"},"ghcr.io":{"username":"u","password":"p"}}}"#
         let credentials = try RegistryCredentials.parse(Array(json.utf8), path: "config.json")
-        #expect(credentials.credential(for: "docker.io") == RegistryCredential(username: "me", password: "pw:with:colons"))
-        #expect(credentials.credential(for: "ghcr.io") == RegistryCredential(username: "u", password: "p"))
-        #expect(credentials.credential(for: "quay.io") == nil)
+        #expect(try credentials.credential(for: "docker.io") == RegistryCredential(username: "me", password: "pw:with:colons"))
+        #expect(try credentials.credential(for: "ghcr.io") == RegistryCredential(username: "u", password: "p"))
+        #expect(try credentials.credential(for: "quay.io") == nil)
         #expect(throws: RegistryError.self) {
             _ = try RegistryCredentials.parse(Array(#"{"auths":{"x":{"auth":"!!"}}}"#.utf8), path: "c.json")
         }
+    }
+
+    @Test func credentialHelpers() throws {
+        let dir = try ImageTestDirectory()
+        let helper = dir.path + "/docker-credential-fake"
+        try Data("""
+            #!/bin/sh
+            read server
+            case "$server" in
+              https://index.docker.io/v1/) echo '{"ServerURL":"x","Username":"hub","Secret":"hubpw"}' ;;
+              reg.test) echo '{"ServerURL":"reg.test","Username":"helped","Secret":"pw"}' ;;
+              *) echo "credentials not found in native keychain"; exit 1 ;;
+            esac
+            """.utf8).write(to: URL(fileURLWithPath: helper))
+        #expect(chmod(helper, 0o755) == 0)
+        let json = #"{"auths":{"other.test":{"auth":"\#(Data("a:b".utf8).base64EncodedString())"}},"credsStore":"fake","credHelpers":{"reg.test":"fake","broken.test":"missing"}}"#
+        var credentials = try RegistryCredentials.parse(Array(json.utf8), path: "config.json")
+        credentials.searchPath = dir.path + ":/usr/bin:/bin"
+        #expect(try credentials.credential(for: "reg.test") == RegistryCredential(username: "helped", password: "pw"))
+        #expect(try credentials.credential(for: "docker.io") == RegistryCredential(username: "hub", password: "hubpw"))
+        #expect(try credentials.credential(for: "other.test") == RegistryCredential(username: "a", password: "b"))
+        #expect(try credentials.credential(for: "unknown.test") == nil)
+        let error = #expect(throws: RegistryError.self) { try credentials.credential(for: "broken.test") }
+        #expect("\(String(describing: error))".contains("docker-credential-missing is not installed"))
     }
 
     @Test func schemes() {

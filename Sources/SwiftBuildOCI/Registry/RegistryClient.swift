@@ -104,7 +104,7 @@ public final class RegistryClient: Sendable {
 
     /// Answers a 401's challenge: stores the Authorization header to send for `scope`.
     private func authenticate(_ response: HTTPResponse, scope: String) throws(RegistryError) {
-        let credential = options.credentials.credential(for: domain)
+        let credential = try options.credentials.credential(for: domain)
         let challenges = response.headers("WWW-Authenticate").compactMap(AuthChallenge.init(parsing:))
         if let bearer = challenges.first(where: { $0.scheme == "bearer" }), let realm = bearer.parameters["realm"] {
             var url = realm + (realm.contains("?") ? "&" : "?")

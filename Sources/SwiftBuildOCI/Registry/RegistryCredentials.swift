@@ -16,13 +16,27 @@ public struct RegistryCredential: Sendable, Equatable {
     }
 }
 
-/// Credentials from docker's `config.json` (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`):
-/// the `auths` map (`auth` = base64 `user:password`, or `username`/`password`). `credsStore`/`credHelpers`
-/// (docker-credential-* programs) are not consulted yet.
+/// Credentials from docker's `config.json` (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`), in
+/// docker's order: a `credHelpers` entry for the registry, else the `auths` entry (`auth` = base64
+/// `user:password`, or `username`/`password`), else the `credsStore`. Helpers are the `docker-credential-NAME`
+/// programs (`get`, the server on standard input, JSON `{"Username","Secret"}` on standard output), found
+/// through the `PATH` of the environment the file was loaded with.
 public struct RegistryCredentials: Sendable {
     public var entries: [String: RegistryCredential]
+    /// `credHelpers`: registry → helper name.
+    public var helpers: [String: String]
+    /// `credsStore`: the helper for every other registry.
+    public var store: String?
+    /// Where helpers are looked for.
+    public var searchPath: String
 
-    public init(entries: [String: RegistryCredential] = [:]) { self.entries = entries }
+    public init(entries: [String: RegistryCredential] = [:], helpers: [String: String] = [:], store: String? = nil,
+                searchPath: String = "/usr/local/bin:/usr/bin:/bin") {
+        self.entries = entries
+        self.helpers = helpers
+        self.store = store
+        self.searchPath = searchPath
+    }
 
     /// Reads the docker config file the environment points at; no file means no credentials.
     public static func load(environment: [String: String]) throws(RegistryError) -> RegistryCredentials {
@@ -35,13 +49,17 @@ public struct RegistryCredentials: Sendable {
             return RegistryCredentials()
         }
         guard let data = FileManager.default.contents(atPath: path) else { return RegistryCredentials() }
-        return try parse([UInt8](data), path: path)
+        var credentials = try parse([UInt8](data), path: path)
+        if let search = environment["PATH"], !search.isEmpty { credentials.searchPath = search }
+        return credentials
     }
 
     public static func parse(_ bytes: [UInt8], path: String) throws(RegistryError) -> RegistryCredentials {
         struct File: Decodable {
             struct Entry: Decodable { var auth: String?; var username: String?; var password: String? }
             var auths: [String: Entry]?
+            var credsStore: String?
+            var credHelpers: [String: String]?
         }
         let file: File
         do { file = try CanonicalJSON.decode(File.self, from: bytes) } catch {
@@ -61,12 +79,51 @@ public struct RegistryCredentials: Sendable {
                 entries[host] = RegistryCredential(username: username, password: password)
             }
         }
-        return RegistryCredentials(entries: entries)
+        var helpers: [String: String] = [:]
+        for (key, helper) in file.credHelpers ?? [:] where !helper.isEmpty { helpers[normalizedHost(key)] = helper }
+        let store = file.credsStore.flatMap { $0.isEmpty ? nil : $0 }
+        return RegistryCredentials(entries: entries, helpers: helpers, store: store)
     }
 
     /// The credential for a registry domain (`docker.io` also matches docker's `https://index.docker.io/v1/`).
-    public func credential(for domain: String) -> RegistryCredential? {
-        entries[RegistryCredentials.normalizedHost(domain)]
+    public func credential(for domain: String) throws(RegistryError) -> RegistryCredential? {
+        let host = RegistryCredentials.normalizedHost(domain)
+        if let helper = helpers[host] { return try ask(helper, host: host) }
+        if let entry = entries[host] { return entry }
+        if let store { return try ask(store, host: host) }
+        return nil
+    }
+
+    /// Runs `docker-credential-NAME get`; "credentials not found" means none.
+    private func ask(_ helper: String, host: String) throws(RegistryError) -> RegistryCredential? {
+        guard !helper.contains("/") else { throw .credentials("invalid credential helper name \"\(helper)\"") }
+        let program = "docker-credential-" + helper
+        let server = host == "docker.io" ? "https://index.docker.io/v1/" : host
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["PATH=" + searchPath, program, "get"]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        do { try process.run() } catch { throw .credentials("cannot run \(program): \(error)") }
+        input.fileHandleForWriting.write(Data(server.utf8))
+        try? input.fileHandleForWriting.close()
+        let answer = output.fileHandleForReading.readDataToEndOfFile()
+        let complaint = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: answer + complaint, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard process.terminationStatus == 0 else {
+            if text.lowercased().contains("credentials not found") { return nil }
+            if process.terminationStatus == 127 { throw .credentials("\(program) is not installed (named in the docker config)") }
+            throw .credentials("\(program) get \(server) failed: \(text)")
+        }
+        struct Answer: Decodable { var Username: String?; var Secret: String? }
+        guard let decoded = try? CanonicalJSON.decode(Answer.self, from: [UInt8](answer)),
+              let username = decoded.Username, let secret = decoded.Secret else {
+            throw .credentials("\(program) get \(server): unexpected answer")
+        }
+        return RegistryCredential(username: username, password: secret)
     }
 
     /// `https://index.docker.io/v1/` → `docker.io`; `https://host:5000/` → `host:5000`.
