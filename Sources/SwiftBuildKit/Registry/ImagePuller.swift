@@ -2,7 +2,7 @@ import SwiftBuildOCI
 
 /// Pulls an image from its registry into the content store and tags it in the image store.
 /// Every document and blob is verified (digest and size) before it is stored; blobs already in the store are
-/// not downloaded again. From an index, the manifest for the wanted platform is pulled (the index itself is
+/// not downloaded again; up to `RegistryOptions.parallelTransfers` blobs download at once. From an index, the manifest for the wanted platform is pulled (the index itself is
 /// stored too, and the name is tagged to it, so the local digest is the registry's).
 public struct ImagePuller: Sendable {
     public let images: ImageStore
@@ -51,9 +51,11 @@ public struct ImagePuller: Sendable {
                                                   reason: "malformed: \(error)")
         }
         // Blobs first, the manifest last: a stored manifest always has its blobs.
-        for blob in [manifest.config] + manifest.layers {
-            if !images.content.has(blob.digest) { progress("pulling \(blob.digest) (\(blob.size) bytes)") }
-            try client.fetchBlob(repository: repository, blob, into: images.content)
+        let content = images.content
+        let progress = self.progress
+        try BoundedParallel.forEach([manifest.config] + manifest.layers, limit: options.parallelTransfers) { blob in
+            if !content.has(blob.digest) { progress("pulling \(blob.digest) (\(blob.size) bytes)") }
+            try client.fetchBlob(repository: repository, blob, into: content)
         }
         try store(manifestBytes, manifestDescriptor, what: "manifest of \(reference)")
         try images.tag(reference, manifest: top)

@@ -1,6 +1,7 @@
 import SwiftBuildOCI
 
-/// Pushes an image of the local store to a registry: blobs the registry lacks (checked with `HEAD`), then the
+/// Pushes an image of the local store to a registry: blobs the registry lacks (checked with `HEAD`; up to
+/// `RegistryOptions.parallelTransfers` at once), then the
 /// manifests of an index by digest, and the top manifest or index last, under the destination's tag (or its
 /// digest when it names only a digest).
 public struct ImagePusher: Sendable {
@@ -51,8 +52,10 @@ public struct ImagePusher: Sendable {
         }
         let bytes = try images.content.read(descriptor.digest)
         let manifest = try CanonicalJSON.decode(ImageManifest.self, from: bytes)
-        for blob in [manifest.config] + manifest.layers {
-            if try client.pushBlob(repository: repository, blob, from: images.content) {
+        let content = images.content
+        let progress = self.progress
+        try BoundedParallel.forEach([manifest.config] + manifest.layers, limit: options.parallelTransfers) { blob in
+            if try client.pushBlob(repository: repository, blob, from: content) {
                 progress("pushed \(blob.digest) (\(blob.size) bytes)")
             }
         }

@@ -15,10 +15,14 @@ public struct RegistryOptions: Sendable {
     public var initialBackoff: Duration
     /// Blobs larger than this are uploaded in PATCH chunks of this size; smaller ones in one PUT.
     public var chunkSize: Int64
+    /// Blobs of one image transferred at once.
+    public var parallelTransfers: Int
 
     public init(insecureRegistries: Set<String> = [], credentials: RegistryCredentials = RegistryCredentials(),
                 transport: any HTTPTransport = CurlTransport(), attempts: Int = 4,
-                initialBackoff: Duration = .milliseconds(250), chunkSize: Int64 = 64 << 20) {
+                initialBackoff: Duration = .milliseconds(250), chunkSize: Int64 = 64 << 20,
+                parallelTransfers: Int = 4) {
+        self.parallelTransfers = max(1, parallelTransfers)
         self.insecureRegistries = insecureRegistries
         self.credentials = credentials
         self.transport = transport
