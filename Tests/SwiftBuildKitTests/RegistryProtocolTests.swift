@@ -99,3 +99,64 @@ import SwiftBuildOCI
         #expect(!transport.requests.contains { $0.url.contains(otherDigest.encoded) })
     }
 }
+
+/// Downloads broken off midway resume with a range; bad resumptions store nothing.
+@Suite struct RegistryResumeTests {
+    static let blob = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+
+    @Test(arguments: [true, false])
+    func brokenDownloadResumes(registryHonoursRange: Bool) throws {
+        let dir = try ImageTestDirectory()
+        let content = try ContentStore(root: dir.path)
+        let blob = Self.blob
+        let transport = ScriptedTransport { request, n in
+            if n == 0 { return .init(status: 200, body: blob, cutAfter: 30_000) }
+            if registryHonoursRange, request.header("Range") == "bytes=30000-" {
+                return .init(status: 206, body: Array(blob[30_000...]))
+            }
+            return .init(status: 200, body: blob)
+        }
+        let client = RegistryClient(domain: "reg.test", options: RegistryOptions(transport: transport,
+                                                                                   initialBackoff: .milliseconds(1)))
+        let descriptor = Descriptor(mediaType: .ociLayerGzip, digest: SHA256Hasher.digest(blob), size: Int64(blob.count))
+        try client.fetchBlob(repository: "a", descriptor, into: content)
+        #expect(try content.read(descriptor.digest) == blob)
+        #expect(transport.requests.count == 2)
+        #expect(transport.requests[1].header("Range") == "bytes=30000-")
+    }
+
+    @Test func droppedEveryTimeGivesUpAndStoresNothing() throws {
+        let dir = try ImageTestDirectory()
+        let content = try ContentStore(root: dir.path)
+        let blob = Self.blob
+        let transport = ScriptedTransport { _, _ in .init(status: 200, body: blob, cutAfter: 10) }
+        let client = RegistryClient(domain: "reg.test", options: RegistryOptions(transport: transport, attempts: 3,
+                                                                                   initialBackoff: .milliseconds(1)))
+        let descriptor = Descriptor(mediaType: .ociLayerGzip, digest: SHA256Hasher.digest(blob), size: Int64(blob.count))
+        let error = #expect(throws: RegistryError.self) { try client.fetchBlob(repository: "a", descriptor, into: content) }
+        #expect("\(String(describing: error))".contains("Connection reset by peer"))
+        #expect(transport.requests.count == 3)
+        #expect(try content.list().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/ingest").isEmpty)
+    }
+
+    @Test func wrongBytesAreRefused() throws {
+        let dir = try ImageTestDirectory()
+        let content = try ContentStore(root: dir.path)
+        var wrong = Self.blob
+        wrong[5] ^= 1
+        let served = wrong
+        let transport = ScriptedTransport { _, _ in .init(status: 200, body: served) }
+        let client = RegistryClient(domain: "reg.test", options: RegistryOptions(transport: transport))
+        let descriptor = Descriptor(mediaType: .ociLayerGzip, digest: SHA256Hasher.digest(Self.blob), size: Int64(Self.blob.count))
+        let error = #expect(throws: RegistryError.self) { try client.fetchBlob(repository: "a", descriptor, into: content) }
+        #expect("\(String(describing: error))".contains("content digest mismatch"))
+        #expect(try content.list().isEmpty)
+        // Too many bytes stop the transfer at once.
+        let longer = ScriptedTransport { _, _ in .init(status: 200, body: Self.blob + [0]) }
+        let client2 = RegistryClient(domain: "reg.test", options: RegistryOptions(transport: longer))
+        let error2 = #expect(throws: RegistryError.self) { try client2.fetchBlob(repository: "a", descriptor, into: content) }
+        #expect("\(String(describing: error2))".contains("more than the 100000 bytes"))
+        #expect(try content.list().isEmpty)
+    }
+}

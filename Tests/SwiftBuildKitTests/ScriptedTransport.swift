@@ -8,6 +8,8 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
         var status: Int
         var headers: [(name: String, value: String)] = []
         var body: [UInt8] = []
+        /// Deliver only this many body bytes, then fail as a dropped connection.
+        var cutAfter: Int? = nil
     }
 
     private let lock = NSLock()
@@ -20,7 +22,7 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
     var requests: [HTTPRequest] { lock.withLock { recorded } }
 
     func send(_ request: HTTPRequest, body: HTTPRequestBody,
-              receive: (UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponse {
+              receive: (Int, UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponse {
         let count = lock.withLock { () -> Int in
             recorded.append(request)
             return recorded.count - 1
@@ -30,8 +32,12 @@ final class ScriptedTransport: HTTPTransport, @unchecked Sendable {
             return HTTPResponse(status: reply.status, headers: reply.headers, errorBody: reply.body)
         }
         if request.method != "HEAD" {
-            do { try reply.body.withUnsafeBytes { try receive($0) } } catch {
+            let delivered = Array(reply.body.prefix(reply.cutAfter ?? reply.body.count))
+            do { try delivered.withUnsafeBytes { try receive(reply.status, $0) } } catch {
                 throw HTTPError(method: request.method, url: request.url, message: "sink failed", sinkFailure: error)
+            }
+            if reply.cutAfter != nil {
+                throw HTTPError(method: request.method, url: request.url, message: "Connection reset by peer")
             }
         }
         return HTTPResponse(status: reply.status, headers: reply.headers)

@@ -24,7 +24,7 @@ public struct CurlTransport: HTTPTransport {
     }
 
     public func send(_ request: HTTPRequest, body: HTTPRequestBody,
-                     receive: (UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponse {
+                     receive: (Int, UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponse {
         try withoutActuallyEscaping(receive) { (escapable) throws(HTTPError) -> HTTPResponse in
             let state = TransferState(receive: escapable)
             return try perform(request, body: body, state: state)
@@ -100,13 +100,13 @@ public struct CurlTransport: HTTPTransport {
 
 /// What one transfer has seen so far; touched only by the thread running the transfer.
 private final class TransferState {
-    let receive: (UnsafeRawBufferPointer) throws -> Void
+    let receive: (Int, UnsafeRawBufferPointer) throws -> Void
     var status = 0
     var headers: [(name: String, value: String)] = []
     var errorBody: [UInt8] = []
     var failure: (any Error)?
 
-    init(receive: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.receive = receive }
+    init(receive: @escaping (Int, UnsafeRawBufferPointer) throws -> Void) { self.receive = receive }
 
     func header(_ line: UnsafeRawBufferPointer) {
         // Drop the CR LF bytewise: "\r\n" is one Character, so String's hasSuffix("\n") misses it.
@@ -133,7 +133,7 @@ private final class TransferState {
             errorBody.append(contentsOf: chunk.prefix(room))
             return true
         }
-        do { try receive(chunk) } catch {
+        do { try receive(status, chunk) } catch {
             failure = error
             return false
         }

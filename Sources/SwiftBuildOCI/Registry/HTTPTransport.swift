@@ -69,14 +69,15 @@ public struct HTTPError: Error, CustomStringConvertible, Sendable {
 
 /// The HTTP layer the registry client talks to, so tests and embedders can put another one in its place.
 ///
-/// `send` blocks until the response is complete. Body bytes of a 2xx response are handed to `body` as they
-/// arrive (bounded memory: the transport never holds a whole body); if `body` throws, the transfer stops and
+/// `send` blocks until the response is complete. Body bytes of a 2xx response are handed to `receive` as they
+/// arrive, with the response's status (200, or 206 for a range); memory stays bounded: the transport never holds
+/// a whole body. If `receive` throws, the transfer stops and
 /// the error comes back as `HTTPError.sinkFailure`. Bodies of other statuses are kept (up to 64 KiB) in
 /// `HTTPResponse.errorBody` instead. A response with any status is returned, not thrown: what a status means
 /// is the caller's business.
 public protocol HTTPTransport: Sendable {
     func send(_ request: HTTPRequest, body: HTTPRequestBody,
-              receive: (UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponse
+              receive: (_ status: Int, _ chunk: UnsafeRawBufferPointer) throws -> Void) throws(HTTPError) -> HTTPResponse
 }
 
 extension HTTPTransport {
@@ -84,7 +85,7 @@ extension HTTPTransport {
     public func collect(_ request: HTTPRequest, body: HTTPRequestBody = .none,
                         limit: Int = 8 << 20) throws(HTTPError) -> (HTTPResponse, [UInt8]) {
         var bytes: [UInt8] = []
-        let response = try send(request, body: body) { chunk in
+        let response = try send(request, body: body) { _, chunk in
             guard bytes.count + chunk.count <= limit else {
                 throw HTTPError(method: request.method, url: request.url,
                                 message: "response body larger than \(limit) bytes")

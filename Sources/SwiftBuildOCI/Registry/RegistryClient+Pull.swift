@@ -26,7 +26,7 @@ extension RegistryClient {
         var bytes: [UInt8] = []
         let limit = 4 << 20
         let response = try send("GET", "/v2/\(repository)/manifests/\(reference)", repository: repository,
-                                actions: "pull", headers: [("Accept", Self.manifestAccept)]) { chunk in
+                                actions: "pull", headers: [("Accept", Self.manifestAccept)]) { _, chunk in
             guard bytes.count + chunk.count <= limit else {
                 throw RegistryError.protocolViolation(what: what, reason: "manifest larger than 4 MiB")
             }
@@ -57,30 +57,43 @@ extension RegistryClient {
 
     /// Downloads a blob into the content store, streaming through the store's ingest writer, which verifies
     /// the digest and size before the blob gets its name: bad bytes store nothing. A blob already stored is
-    /// not downloaded again. A broken connection is retried with a fresh download.
+    /// not downloaded again. A transfer broken off midway is resumed with a `Range` request for the rest
+    /// (bounded by `RegistryOptions.attempts`); a registry that answers the range with the whole blob has the
+    /// part already written skipped.
     @discardableResult
     public func fetchBlob(repository: String, _ descriptor: Descriptor,
                           into content: ContentStore) throws(RegistryError) -> BlobInfo {
         let what = "blob \(descriptor.digest) of \(domain)/\(repository)"
         if let info = try? content.info(descriptor.digest), info.size == descriptor.size { return info }
+        let writer: IngestWriter
+        do { writer = try content.writer() } catch { throw .store(what: what, error: error) }
         var attempt = 0
         while true {
             attempt += 1
-            let writer: IngestWriter
-            do { writer = try content.writer() } catch { throw .store(what: what, error: error) }
+            let offset = writer.bytesWritten
+            var skip: Int64 = 0
+            var first = true
             do throws(RegistryError) {
                 let response = try send("GET", "/v2/\(repository)/blobs/\(descriptor.digest)", repository: repository,
-                                        actions: "pull") { chunk in
-                    guard writer.bytesWritten + Int64(chunk.count) <= descriptor.size else {
+                                        actions: "pull", headers: offset > 0 ? [("Range", "bytes=\(offset)-")] : []) {
+                    status, chunk in
+                    if first {
+                        first = false
+                        if offset > 0 && status != 206 { skip = offset }  // the whole blob again
+                    }
+                    var part = chunk
+                    if skip > 0 {
+                        let n = Int(min(skip, Int64(part.count)))
+                        part = UnsafeRawBufferPointer(rebasing: part[n...])
+                        skip -= Int64(n)
+                    }
+                    guard writer.bytesWritten + Int64(part.count) <= descriptor.size else {
                         throw RegistryError.verification(
                             what: what, reason: "the registry sent more than the \(descriptor.size) bytes expected")
                     }
-                    try writer.write(chunk)
+                    try writer.write(part)
                 }
-                guard response.isSuccess else {
-                    writer.abort()
-                    throw Self.failure(response, what: what)
-                }
+                guard response.isSuccess else { throw Self.failure(response, what: what) }
                 do { return try writer.commit(expected: descriptor.digest, expectedSize: descriptor.size) } catch {
                     switch error {
                     case .digestMismatch, .sizeMismatch: throw .verification(what: what, reason: error.description)
@@ -88,12 +101,15 @@ extension RegistryClient {
                     }
                 }
             } catch {
-                writer.abort()
                 if case .transport(let failure) = error {
-                    if let local = failure.sinkFailure as? RegistryError { throw local }
-                    if let local = failure.sinkFailure as? ContentStoreError { throw .store(what: what, error: local) }
+                    if let local = failure.sinkFailure as? RegistryError { writer.abort(); throw local }
+                    if let local = failure.sinkFailure as? ContentStoreError {
+                        writer.abort()
+                        throw .store(what: what, error: local)
+                    }
                     if attempt < options.attempts { continue }
                 }
+                writer.abort()
                 throw error
             }
         }

@@ -59,10 +59,11 @@ public final class RegistryClient: Sendable {
 
     /// Sends a request to `path` (starting with `/v2/`, or an absolute URL from a `Location` header), for
     /// `repository` with `actions` (`pull`, `push`) in the token scope. A 401 is answered once with
-    /// credentials; 429/5xx and transport failures are retried when the body can be sent again.
+    /// credentials; 429/5xx and transport failures are retried (a request body from a file is re-read from its
+    /// start), but not a failure after body bytes reached `receive`.
     func send(_ method: String, _ path: String, repository: String, actions: String,
               headers: [(name: String, value: String)] = [], body: HTTPRequestBody = .none,
-              receive: (UnsafeRawBufferPointer) throws -> Void = { _ in }) throws(RegistryError) -> HTTPResponse {
+              receive: (Int, UnsafeRawBufferPointer) throws -> Void = { _, _ in }) throws(RegistryError) -> HTTPResponse {
         let url = path.hasPrefix("http://") || path.hasPrefix("https://") ? path : baseURL + path
         let scope = "repository:\(repository):\(actions)"
         var authenticated = false
@@ -77,9 +78,16 @@ public final class RegistryClient: Sendable {
             }
             if case .file(let fd, _) = body, let startOffset, attempt > 1 { _ = lseek(fd, off_t(startOffset), SEEK_SET) }
             let response: HTTPResponse
-            do { response = try options.transport.send(request, body: body, receive: receive) } catch {
-                // A sink failure is local (disk full): retrying does not help.
-                guard error.sinkFailure == nil, attempt < options.attempts else { throw .transport(error) }
+            var received = false
+            do {
+                response = try options.transport.send(request, body: body) { status, chunk in
+                    received = true
+                    try receive(status, chunk)
+                }
+            } catch {
+                // A sink failure is local (disk full): retrying does not help. Once body bytes went to the sink,
+                // only the caller can go on (fetchBlob resumes with a range).
+                guard error.sinkFailure == nil, !received, attempt < options.attempts else { throw .transport(error) }
                 sleep(for: &delay)
                 continue
             }
