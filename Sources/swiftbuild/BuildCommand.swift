@@ -130,7 +130,7 @@ struct BuildCommand: AsyncParsableCommand {
             contextDirectory = try ContextArchive.unpack(fileDescriptor: 0, scratch: rootPath + "/tmp")
         }
         defer { if context == "-" { try? FileManager.default.removeItem(atPath: contextDirectory) } }
-        if push && tags.isEmpty { throw CommandFailure("--push needs at least one -t name") }
+        var pushNames: [RegistryOutput] = []
         var request = BuildRequest(contextDirectory: contextDirectory)
         request.pull = pull
         let registryOptions = try registryFlags.options()
@@ -162,7 +162,15 @@ struct BuildCommand: AsyncParsableCommand {
             request.platform = parsed
         }
         do {
-            request.outputs = try outputs.map(BuildOutput.parse)
+            // type=image/registry outputs are names to tag (and push); the rest are exporters.
+            for output in outputs {
+                if let registryOutput = try RegistryOutput.parse(output) {
+                    request.tags.append(registryOutput.name)
+                    if registryOutput.push { pushNames.append(registryOutput) }
+                } else {
+                    request.outputs.append(try BuildOutput.parse(output))
+                }
+            }
             // Manifest annotations go on the image itself (stored, tagged, and in every output); index ones
             // on each OCI output's index.json.
             for annotation in annotations {
@@ -201,6 +209,10 @@ struct BuildCommand: AsyncParsableCommand {
             throw CommandFailure("invalid --compression \"\(compressionName)\": use gzip, zstd or uncompressed")
         }
         request.compression = layerCompression
+        if push {
+            guard !tags.isEmpty else { throw CommandFailure("--push needs at least one -t name") }
+            pushNames += tags.map { RegistryOutput(name: $0, push: true) }
+        }
         request.compressionLevel = compressionLevel ?? (compression == nil ? firstOutput?.compressionLevel : nil)
 
         let mode: ProgressRenderer.Mode
@@ -220,11 +232,11 @@ struct BuildCommand: AsyncParsableCommand {
             let result = try await builder.build(request) { event in
                 if !quiet { renderer.handle(event) }
             }
-            if push {
+            if !pushNames.isEmpty {
                 let pusher = ImagePusher(images: builder.images, options: registryOptions) { line in
                     if !quiet { CommandOutput.standardError(line + "\n") }
                 }
-                for tag in result.tags {
+                for tag in try pushNames.map({ try parseReference($0.name) }) {
                     let pushed = try pusher.push(tag, to: tag)
                     if !quiet { CommandOutput.standardError("pushed \(tag.familiar) \(pushed.digest)\n") }
                 }

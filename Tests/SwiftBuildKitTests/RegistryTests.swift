@@ -95,13 +95,17 @@ import SwiftBuildOCI
         let context = scratch.path + "/context"
         try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
         try Data("FROM localhost/busybox\nRUN echo cli > /cli\n".utf8).write(to: URL(fileURLWithPath: context + "/Dockerfile"))
-        func sb(_ arguments: [String]) throws -> String {
+        @discardableResult func sb(_ arguments: [String]) throws -> String {
             try runImageTool("/usr/bin/env", ["DOCKER_CONFIG=" + dockerConfig, tool] + arguments)
         }
         let app = registry.host + "/cli/app:1"
         let id = try sb(["build", "-q", "--root", root, "--push", "-t", app, context])
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let digest = try Self.skopeoDigest(app, credentials: "cli:pw")
+        // buildx's spelling: -o type=registry,name=… (push implied); the cached rebuild gives the same image.
+        let output = registry.host + "/cli/out:3"
+        try sb(["build", "-q", "--root", root, "-o", "type=registry,name=" + output, context])
+        #expect(try Self.skopeoDigest(output, credentials: "cli:pw") == digest)
         let copy = registry.host + "/cli/copy:2"
         #expect(try sb(["push", "--root", root, app, copy]) == "\(copy) \(digest)\n")
         #expect(try Self.skopeoDigest(copy, credentials: "cli:pw") == digest)
@@ -241,6 +245,17 @@ import SwiftBuildOCI
         #expect(try credentials.credential(for: "unknown.test") == nil)
         let error = #expect(throws: RegistryError.self) { try credentials.credential(for: "broken.test") }
         #expect("\(String(describing: error))".contains("docker-credential-missing is not installed"))
+    }
+
+    @Test func registryOutputs() throws {
+        #expect(try RegistryOutput.parse("type=registry,name=r/a:1") == RegistryOutput(name: "r/a:1", push: true))
+        #expect(try RegistryOutput.parse("type=image,name=r/a:1") == RegistryOutput(name: "r/a:1", push: false))
+        #expect(try RegistryOutput.parse("type=image,name=r/a:1,push=true") == RegistryOutput(name: "r/a:1", push: true))
+        #expect(try RegistryOutput.parse("type=oci,dest=x.tar") == nil)
+        #expect(try RegistryOutput.parse("out-dir") == nil)
+        #expect(throws: BuildRequestError.self) { try RegistryOutput.parse("type=image") }
+        #expect(throws: BuildRequestError.self) { try RegistryOutput.parse("type=image,name=a,push=maybe") }
+        #expect(throws: BuildRequestError.self) { try RegistryOutput.parse("type=registry,name=a,dest=x") }
     }
 
     @Test func schemes() {

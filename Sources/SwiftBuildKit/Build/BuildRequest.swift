@@ -135,7 +135,7 @@ public enum BuildOutput: Sendable, Equatable {
         case "local": return .local(destination: dest, options: options)
         case "tar": return .tar(destination: dest, options: options)
         case "image", "registry":
-            throw .invalid("--output", text, "type=\(type) (pushing to a registry) is not supported yet; use type=oci or type=docker")
+            throw .invalid("--output", text, "type=\(type) names an image to tag and push: read it with RegistryOutput.parse")
         default: throw .invalid("--output", text, "unsupported output type \"\(type)\"")
         }
     }
