@@ -44,11 +44,16 @@ import SwiftBuildOCI
         let pulledBase = try #require(try builder.images.resolve(try ImageReference(parsing: baseName)))
         #expect(pulledBase.digest == base.manifestDescriptor.digest)
 
-        // Push by tag; skopeo sees the same manifest digest.
-        let pusher = ImagePusher(images: builder.images, options: RegistryOptions())
+        // Push by tag; skopeo sees the same manifest digest. The base layer is mounted from base/busybox (the
+        // store knows that repository has it), the new layer and config uploaded.
+        let lines = Lines()
+        let pusher = ImagePusher(images: builder.images, options: RegistryOptions()) { lines.append($0) }
         let app = try ImageReference(parsing: registry.host + "/app:v1")
         let pushed = try pusher.push(app, to: app)
         #expect(pushed.digest == result.manifest.digest)
+        let baseLayer = try #require(base.layers.first)
+        #expect(lines.all.contains("mounted \(baseLayer.digest) from base/busybox"))
+        #expect(lines.all.filter { $0.hasPrefix("pushed ") }.count == 2)
         #expect(try Self.skopeoDigest(app.description) == result.manifest.digest.description)
         // Pushing again uploads nothing (every blob HEADs as present) and keeps the digest.
         #expect(try pusher.push(app, to: app).digest == result.manifest.digest)
@@ -266,4 +271,12 @@ import SwiftBuildOCI
         #expect(RegistryClient(domain: "reg.lan:5000", options: RegistryOptions(insecureRegistries: ["reg.lan:5000"]))
                     .baseURL == "http://reg.lan:5000")
     }
+}
+
+/// Progress lines collected from transfer threads.
+final class Lines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ line: String) { lock.withLock { lines.append(line) } }
+    var all: [String] { lock.withLock { lines } }
 }

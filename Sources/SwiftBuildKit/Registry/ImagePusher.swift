@@ -1,7 +1,8 @@
 import SwiftBuildOCI
 
 /// Pushes an image of the local store to a registry: blobs the registry lacks (checked with `HEAD`; up to
-/// `RegistryOptions.parallelTransfers` at once), then the
+/// `RegistryOptions.parallelTransfers` at once; mounted from another repository of the registry when the local
+/// store has an image of that repository with the blob), then the
 /// manifests of an index by digest, and the top manifest or index last, under the destination's tag (or its
 /// digest when it names only a digest).
 public struct ImagePusher: Sendable {
@@ -54,13 +55,30 @@ public struct ImagePusher: Sendable {
         let manifest = try CanonicalJSON.decode(ImageManifest.self, from: bytes)
         let content = images.content
         let progress = self.progress
+        let sources = mountSources(domain: client.domain, excluding: repository)
         try BoundedParallel.forEach([manifest.config] + manifest.layers, limit: options.parallelTransfers) { blob in
-            if try client.pushBlob(repository: repository, blob, from: content) {
-                progress("pushed \(blob.digest) (\(blob.size) bytes)")
+            switch try client.pushBlob(repository: repository, blob, from: content, mountFrom: sources[blob.digest]) {
+            case .present: break
+            case .mounted(let from): progress("mounted \(blob.digest) from \(from)")
+            case .uploaded: progress("pushed \(blob.digest) (\(blob.size) bytes)")
             }
         }
         try client.pushManifest(repository: repository, reference: reference, mediaType: descriptor.mediaType,
                                 bytes: bytes)
+    }
+
+    /// Blobs that other repositories of the same registry have, as far as the local store knows (images tagged
+    /// with that registry's names, pulled or pushed): digest → repository, for cross-repository mounts.
+    private func mountSources(domain: String, excluding repository: String) -> [Digest: String] {
+        var sources: [Digest: String] = [:]
+        guard let records = try? images.list() else { return sources }
+        for record in records where record.reference.domain == domain && record.reference.path != repository {
+            guard let image = try? images.image(record.manifest) else { continue }
+            for blob in [image.configDescriptor] + image.layers where sources[blob.digest] == nil {
+                sources[blob.digest] = record.reference.path
+            }
+        }
+        return sources
     }
 
     static func remoteReference(_ destination: ImageReference, _ descriptor: Descriptor) -> String {
