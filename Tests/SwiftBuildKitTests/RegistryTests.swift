@@ -40,7 +40,12 @@ import SwiftBuildOCI
         try Data("FROM \(baseName)\nRUN echo built > /built\n".utf8)
             .write(to: URL(fileURLWithPath: context + "/Dockerfile"))
         let builder = try Builder(root: root)
-        let result = try await builder.build(BuildRequest(contextDirectory: context, tags: [registry.host + "/app:v1"])) { _ in }
+        let output = Lines()
+        let result = try await builder.build(BuildRequest(contextDirectory: context, tags: [registry.host + "/app:v1"])) {
+            if case .stepOutput(_, let bytes) = $0 { output.append(String(decoding: bytes, as: UTF8.self)) }
+        }
+        // The FROM step shows what it downloads.
+        #expect(output.all.contains("pulling \(try #require(base.layers.first).digest) (\(try #require(base.layers.first).size) bytes)\n"))
         let pulledBase = try #require(try builder.images.resolve(try ImageReference(parsing: baseName)))
         #expect(pulledBase.digest == base.manifestDescriptor.digest)
 
