@@ -12,6 +12,7 @@ public enum BlobPushOutcome: Sendable, Equatable {
     case uploaded
 }
 
+// Content-Length is set by the transport from the body (libcurl: from the upload size; 0 for no body).
 extension RegistryClient {
     /// Uploads a blob from the content store unless the registry has it (`HEAD`). With `mountFrom` (another
     /// repository of this registry that has the blob), a cross-repository mount is asked for first; a registry
@@ -45,8 +46,7 @@ extension RegistryClient {
         if descriptor.size <= options.chunkSize {
             let response = try send("PUT", Self.appending(digest: descriptor.digest, to: location),
                                     repository: repository, actions: "pull,push",
-                                    headers: [("Content-Type", "application/octet-stream"),
-                                              ("Content-Length", String(descriptor.size))],
+                                    headers: [("Content-Type", "application/octet-stream")],
                                     body: .file(descriptor: fd, length: descriptor.size))
             guard response.status == 201 || response.isSuccess else { throw Self.failure(response, what: what) }
             return .uploaded
@@ -59,7 +59,6 @@ extension RegistryClient {
             }
             let response = try send("PATCH", location, repository: repository, actions: "pull,push",
                                     headers: [("Content-Type", "application/octet-stream"),
-                                              ("Content-Length", String(length)),
                                               ("Content-Range", "\(offset)-\(offset + length - 1)")],
                                     body: .file(descriptor: fd, length: length))
             guard response.status == 202 || response.isSuccess else { throw Self.failure(response, what: what) }
@@ -70,8 +69,7 @@ extension RegistryClient {
             offset += length
         }
         let response = try send("PUT", Self.appending(digest: descriptor.digest, to: location),
-                                repository: repository, actions: "pull,push",
-                                headers: [("Content-Length", "0")])
+                                repository: repository, actions: "pull,push")
         guard response.status == 201 || response.isSuccess else { throw Self.failure(response, what: what) }
         return .uploaded
     }
