@@ -27,6 +27,7 @@ static struct {
     const char *(*easy_strerror)(int);
     void *(*slist_append)(void *, const char *);
     void (*slist_free_all)(void *);
+    void (*easy_reset)(CURL *);
     const char *load_error;
 } curl;
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -44,8 +45,9 @@ static void load_curl(void) {
     curl.easy_strerror = (const char *(*)(int))dlsym(h, "curl_easy_strerror");
     curl.slist_append = (void *(*)(void *, const char *))dlsym(h, "curl_slist_append");
     curl.slist_free_all = (void (*)(void *))dlsym(h, "curl_slist_free_all");
+    curl.easy_reset = (void (*)(CURL *))dlsym(h, "curl_easy_reset");
     if (!curl.easy_init || !curl.easy_setopt || !curl.easy_perform || !curl.easy_getinfo || !curl.easy_cleanup
-        || !curl.easy_strerror || !curl.slist_append || !curl.slist_free_all)
+        || !curl.easy_strerror || !curl.slist_append || !curl.slist_free_all || !curl.easy_reset)
         curl.load_error = "libcurl lacks the easy interface";
 }
 
@@ -146,14 +148,25 @@ static size_t read_body(char *buffer, size_t size, size_t count, void *context) 
     return n;
 }
 
-int swiftbuild_http_perform(const struct swiftbuild_http_request *r, long *status, int *stopped,
+void *swiftbuild_http_handle_new(char *error, size_t error_size) {
+    pthread_once(&curl_once, load_curl);
+    if (curl.load_error) { snprintf(error, error_size, "%s", curl.load_error); return NULL; }
+    CURL *c = curl.easy_init();
+    if (!c) snprintf(error, error_size, "libcurl could not start a transfer");
+    return c;
+}
+
+void swiftbuild_http_handle_free(void *handle) {
+    if (handle) curl.easy_cleanup(handle);
+}
+
+int swiftbuild_http_perform(void *handle, const struct swiftbuild_http_request *r, long *status, int *stopped,
                             char *error, size_t error_size) {
     *status = 0;
     *stopped = 0;
-    pthread_once(&curl_once, load_curl);
-    if (curl.load_error) { snprintf(error, error_size, "%s", curl.load_error); return -1; }
-    CURL *c = curl.easy_init();
-    if (!c) { snprintf(error, error_size, "libcurl could not start a transfer"); return -1; }
+    CURL *c = handle;
+    // Options of the previous request go; its open connections and DNS cache stay.
+    curl.easy_reset(c);
     void *headers = NULL;
     for (size_t i = 0; i < r->header_count; i++) {
         void *next = curl.slist_append(headers, r->headers[i]);
@@ -214,11 +227,11 @@ int swiftbuild_http_perform(const struct swiftbuild_http_request *r, long *statu
         snprintf(error, error_size, "%s", curl_error[0] ? curl_error : curl.easy_strerror(rc));
         goto fail;
     }
+    curl.easy_reset(c);  // no pointer to this call's stack or header list stays in the handle
     curl.slist_free_all(headers);
-    curl.easy_cleanup(c);
     return 0;
 fail:
+    curl.easy_reset(c);
     if (headers) curl.slist_free_all(headers);
-    curl.easy_cleanup(c);
     return -1;
 }

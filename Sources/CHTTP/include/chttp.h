@@ -30,10 +30,15 @@ struct swiftbuild_http_request {
     long low_speed_seconds;             // abort if under 1 byte/s for this long (0: never)
 };
 
-/// Performs one request with libcurl (loaded on first use). Returns 0 when an HTTP response was received (any
-/// status, stored in `status`); -1 with a message in `error` when there was none (connection, TLS, timeout,
-/// or a callback stopped it: then `stopped` is set).
-int swiftbuild_http_perform(const struct swiftbuild_http_request *request, long *status, int *stopped,
-                            char *error, size_t error_size);
+/// A libcurl transfer handle: reused for several requests (one at a time), it keeps connections open, so
+/// requests to the same registry skip the TCP and TLS handshakes. NULL (with a message) if libcurl is missing.
+void *swiftbuild_http_handle_new(char *error, size_t error_size);
+void swiftbuild_http_handle_free(void *handle);
+
+/// Performs one request with libcurl on `handle` (from swiftbuild_http_handle_new; used by one thread at a
+/// time). Returns 0 when an HTTP response was received (any status, stored in `status`); -1 with a message in
+/// `error` when there was none (connection, TLS, timeout, or a callback stopped it: then `stopped` is set).
+int swiftbuild_http_perform(void *handle, const struct swiftbuild_http_request *request, long *status,
+                            int *stopped, char *error, size_t error_size);
 
 #endif

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CHTTP
+import Synchronization
 
 /// The default `HTTPTransport`: libcurl through the small C client in `CHTTP`.
 ///
@@ -17,6 +18,8 @@ public struct CurlTransport: HTTPTransport {
     public var connectTimeout: Int
     /// A transfer that moves no byte for this many seconds is abandoned.
     public var stallTimeout: Int
+    /// Idle libcurl handles (with their open connections), shared by the copies of this transport.
+    private let handles = CurlHandlePool()
 
     public init(connectTimeout: Int = 30, stallTimeout: Int = 60) {
         self.connectTimeout = connectTimeout
@@ -50,6 +53,8 @@ public struct CurlTransport: HTTPTransport {
         case .file(let fd, let length): bodyFD = fd; bodyLength = length
         }
         let hasBytes: Bool = { if case .bytes = body { return true } else { return false } }()
+        let handle = try handles.take(method: request.method, url: request.url)
+        defer { handles.give(back: handle) }
         let context = Unmanaged.passUnretained(state).toOpaque()
         let rc: Int32 = request.method.withCString { method in
             request.url.withCString { url in
@@ -81,7 +86,7 @@ public struct CurlTransport: HTTPTransport {
                         c.connect_timeout_seconds = connectTimeout
                         c.low_speed_seconds = stallTimeout
                         var code = 0
-                        let rc = swiftbuild_http_perform(&c, &code, &stopped, &message, message.count)
+                        let rc = swiftbuild_http_perform(handle.pointer, &c, &code, &stopped, &message, message.count)
                         status = code
                         return rc
                     }
@@ -95,6 +100,34 @@ public struct CurlTransport: HTTPTransport {
                             sinkFailure: stopped != 0 ? state.failure : nil)
         }
         return HTTPResponse(status: status, headers: state.headers, errorBody: state.errorBody)
+    }
+}
+
+/// One libcurl easy handle, freed with the object.
+private final class CurlHandle: @unchecked Sendable {
+    let pointer: UnsafeMutableRawPointer
+    init(_ pointer: UnsafeMutableRawPointer) { self.pointer = pointer }
+    deinit { swiftbuild_http_handle_free(pointer) }
+}
+
+/// Handles not in use, so connections are reused (each handle keeps its own connection cache). A handle is used
+/// by one request at a time; at most `limit` idle ones are kept.
+private final class CurlHandlePool: Sendable {
+    private let idle = Mutex<[CurlHandle]>([])
+    private let limit = 8
+
+    func take(method: String, url: String) throws(HTTPError) -> CurlHandle {
+        if let handle = idle.withLock({ $0.popLast() }) { return handle }
+        var message = [CChar](repeating: 0, count: 256)
+        guard let pointer = swiftbuild_http_handle_new(&message, message.count) else {
+            let text = String(decoding: message.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw HTTPError(method: method, url: url, message: text)
+        }
+        return CurlHandle(pointer)
+    }
+
+    func give(back handle: CurlHandle) {
+        idle.withLock { if $0.count < limit { $0.append(handle) } }
     }
 }
 
