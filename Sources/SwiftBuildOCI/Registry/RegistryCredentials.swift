@@ -100,15 +100,15 @@ public struct RegistryCredentials: Sendable {
         let program = "docker-credential-" + helper
         let server = host == "docker.io" ? "https://index.docker.io/v1/" : host
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["PATH=" + searchPath, program, "get"]
-        let input = Pipe(), output = Pipe(), errors = Pipe()
-        process.standardInput = input
+        // The server name goes to the helper's standard input through a shell pipeline, not from this process:
+        // writing into a pipe whose reader is gone (a helper that exits at once) would raise SIGPIPE here.
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", #"printf '%s' "$1" | PATH="$2" exec "$0" get"#, program, server, searchPath]
+        let output = Pipe(), errors = Pipe()
+        process.standardInput = FileHandle.nullDevice
         process.standardOutput = output
         process.standardError = errors
         do { try process.run() } catch { throw .credentials("cannot run \(program): \(error)") }
-        input.fileHandleForWriting.write(Data(server.utf8))
-        try? input.fileHandleForWriting.close()
         let answer = output.fileHandleForReading.readDataToEndOfFile()
         let complaint = errors.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
