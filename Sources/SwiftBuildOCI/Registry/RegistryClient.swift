@@ -73,7 +73,8 @@ public final class RegistryClient: Sendable {
         while true {
             attempt += 1
             var request = HTTPRequest(method: method, url: url, headers: headers)
-            if let authorization = authorizations.withLock({ $0[scope] ?? $0[""] }) {
+            // Credentials go to this registry only, never to another host a Location points at.
+            if url.hasPrefix(baseURL + "/"), let authorization = authorizations.withLock({ $0[scope] ?? $0[""] }) {
                 request.headers.append(("Authorization", authorization))
             }
             if case .file(let fd, _) = body, let startOffset, attempt > 1 { _ = lseek(fd, off_t(startOffset), SEEK_SET) }
