@@ -18,4 +18,15 @@ struct RegistryFlags: ParsableArguments {
             throw CommandFailure(error.description)
         }
     }
+
+    /// `https://index.docker.io/v1/`, `registry-1.docker.io` → `docker.io`; `https://host:5000/` → `host:5000`.
+    static func domain(_ server: String) -> String {
+        var host = Substring(server)
+        if host.hasPrefix("https://") { host = host.dropFirst(8) } else if host.hasPrefix("http://") { host = host.dropFirst(7) }
+        if let slash = host.firstIndex(of: "/") { host = host[..<slash] }
+        switch host {
+        case "index.docker.io", "registry-1.docker.io", "registry.hub.docker.com": return "docker.io"
+        default: return String(host)
+        }
+    }
 }

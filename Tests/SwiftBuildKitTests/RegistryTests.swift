@@ -125,6 +125,39 @@ import SwiftBuildOCI
         #expect(try images.image(try ImageReference(parsing: copy))?.id.description == id)
     }
 
+    /// `swiftbuild login` checks the password with the registry and writes docker's config file (other keys
+    /// kept); pushes then use it; `logout` removes the entry.
+    @Test func loginAndLogout() throws {
+        let registry = try TestRegistry(user: "joe", password: "right")
+        defer { registry.stop() }
+        let scratch = try ImageTestDirectory()
+        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("swiftbuild").path
+        let dockerConfig = scratch.path + "/docker"
+        try FileManager.default.createDirectory(atPath: dockerConfig, withIntermediateDirectories: true)
+        try Data(#"{"auths":{"other.test":{"auth":"eDp5"}},"detachKeys":"ctrl-x"}"#.utf8)
+            .write(to: URL(fileURLWithPath: dockerConfig + "/config.json"))
+        @discardableResult func sb(_ arguments: [String], input: String = "") throws -> String {
+            try runImageTool("/bin/sh", ["-c", #"c="$1"; shift; printf '%s\n' "$0" | env DOCKER_CONFIG="$c" "$@""#,
+                                         input, dockerConfig, tool] + arguments)
+        }
+        #expect(throws: (any Error).self) { try sb(["login", "-u", "joe", "--password-stdin", registry.host], input: "wrong") }
+        #expect(try sb(["login", "-u", "joe", "--password-stdin", registry.host], input: "right") == "Login Succeeded\n")
+        let data = try Data(contentsOf: URL(fileURLWithPath: dockerConfig + "/config.json"))
+        let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(document["detachKeys"] as? String == "ctrl-x")
+        let credentials = try RegistryCredentials.parse([UInt8](data), path: "config.json")
+        #expect(try credentials.credential(for: registry.host) == RegistryCredential(username: "joe", password: "right"))
+        #expect(try credentials.credential(for: "other.test") == RegistryCredential(username: "x", password: "y"))
+
+        let root = scratch.path + "/root"
+        try TestImages.busybox(root: root)
+        try sb(["push", "--root", root, "localhost/busybox:latest", registry.host + "/joe/bb:1"])
+        #expect(try sb(["logout", registry.host]) == "Removing login credentials for \(registry.host)\n")
+        #expect(throws: (any Error).self) { try sb(["push", "--root", root, "localhost/busybox:latest", registry.host + "/joe/bb:2"]) }
+        #expect(try sb(["logout", registry.host]) == "Not logged in to \(registry.host)\n")
+    }
+
     @Test func chunkedUploadAndDigestReference() async throws {
         let registry = try TestRegistry()
         defer { registry.stop() }

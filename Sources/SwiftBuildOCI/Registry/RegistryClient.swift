@@ -65,7 +65,7 @@ public final class RegistryClient: Sendable {
               headers: [(name: String, value: String)] = [], body: HTTPRequestBody = .none,
               receive: (Int, UnsafeRawBufferPointer) throws -> Void = { _, _ in }) throws(RegistryError) -> HTTPResponse {
         let url = path.hasPrefix("http://") || path.hasPrefix("https://") ? path : baseURL + path
-        let scope = "repository:\(repository):\(actions)"
+        let scope = repository.isEmpty ? "" : "repository:\(repository):\(actions)"
         var authenticated = false
         var attempt = 0
         var delay = options.initialBackoff
@@ -123,7 +123,7 @@ public final class RegistryClient: Sendable {
             var url = realm + (realm.contains("?") ? "&" : "?")
             var query: [String] = []
             if let service = bearer.parameters["service"] { query.append("service=" + Self.percentEncoded(service)) }
-            query.append("scope=" + Self.percentEncoded(scope))
+            if !scope.isEmpty { query.append("scope=" + Self.percentEncoded(scope)) }
             url += query.joined(separator: "&")
             var request = HTTPRequest(method: "GET", url: url)
             if let credential { request.headers.append(("Authorization", credential.basicAuthorization)) }
@@ -183,6 +183,12 @@ public final class RegistryClient: Sendable {
             }
         }
         return out
+    }
+
+    /// Checks that the registry accepts this client's credentials (`GET /v2/`, answering its challenge).
+    public func checkLogin() throws(RegistryError) {
+        let response = try send("GET", "/v2/", repository: "", actions: "")
+        guard response.isSuccess else { throw Self.failure(response, what: "login to \(domain)") }
     }
 
     /// Makes a `Location` header absolute (it may be a path on this registry).

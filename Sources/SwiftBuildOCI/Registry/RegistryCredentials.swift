@@ -136,4 +136,59 @@ public struct RegistryCredentials: Sendable {
         default: return String(host)
         }
     }
+
+    /// The config file the environment names: `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
+    public static func configPath(environment: [String: String]) -> String? {
+        if let dir = environment["DOCKER_CONFIG"], !dir.isEmpty { return dir + "/config.json" }
+        if let home = environment["HOME"], !home.isEmpty { return home + "/.docker/config.json" }
+        return nil
+    }
+
+    /// Writes (or with nil, removes) the `auths` entry of `domain` in docker's config file, keeping every other
+    /// key; the file is replaced atomically with mode 0600. Returns false when removing an entry that was not there.
+    @discardableResult
+    public static func save(_ credential: RegistryCredential?, for domain: String,
+                            environment: [String: String]) throws(RegistryError) -> Bool {
+        guard let path = configPath(environment: environment) else {
+            throw .credentials("cannot find docker's config file: set DOCKER_CONFIG or HOME")
+        }
+        let key = domain == "docker.io" ? "https://index.docker.io/v1/" : domain
+        var document: [String: Any] = [:]
+        if let data = FileManager.default.contents(atPath: path), !data.isEmpty {
+            guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw .credentials("\(path): malformed JSON")
+            }
+            document = object
+        }
+        var auths = document["auths"] as? [String: Any] ?? [:]
+        let existed = auths.keys.contains { normalizedHost($0) == normalizedHost(domain) }
+        for name in auths.keys where normalizedHost(name) == normalizedHost(domain) { auths[name] = nil }
+        if let credential {
+            auths[key] = ["auth": Data("\(credential.username):\(credential.password)".utf8).base64EncodedString()]
+        } else if !existed {
+            return false
+        }
+        document["auths"] = auths
+        do {
+            let directory = (path as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            let bytes = try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
+            let temporary = path + ".tmp-\(getpid())"
+            guard FileManager.default.createFile(atPath: temporary, contents: bytes,
+                                                 attributes: [.posixPermissions: 0o600]) else {
+                throw RegistryError.credentials("cannot write \(temporary)")
+            }
+            guard rename(temporary, path) == 0 else {
+                let code = errno
+                unlink(temporary)
+                throw RegistryError.credentials("rename \(temporary): \(String(cString: strerror(code)))")
+            }
+        } catch let error as RegistryError {
+            throw error
+        } catch {
+            throw .credentials("\(path): \(error)")
+        }
+        return true
+    }
 }
