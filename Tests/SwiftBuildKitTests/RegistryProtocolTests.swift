@@ -97,6 +97,13 @@ import SwiftBuildOCI
         #expect(top.digest == SHA256Hasher.digest(listBytes))
         #expect(try images.image(reference)?.manifestDescriptor.digest == manifestDigest)
         #expect(!transport.requests.contains { $0.url.contains(otherDigest.encoded) })
+        // Pushing it needs every platform's manifest: a clear error, nothing sent.
+        let sink = ScriptedTransport { _, _ in .init(status: 500) }
+        let error = #expect(throws: RegistryError.self) {
+            try ImagePusher(images: images, options: RegistryOptions(transport: sink)).push(reference, to: reference)
+        }
+        #expect("\(String(describing: error))".contains("\(otherDigest) are not in the local store"))
+        #expect(sink.requests.isEmpty)
     }
 }
 
