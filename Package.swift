@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "CHTTP", linkerSettings: [.linkedLibrary("dl")]),
 
         .target(name: "SwiftBuildDockerfile"),
-        .target(name: "SwiftBuildOCI", dependencies: ["CCrypto"]),
+        .target(name: "SwiftBuildOCI", dependencies: ["CCrypto", "CHTTP"]),
         .target(name: "SwiftBuildArchive",
                 dependencies: ["SwiftBuildOCI", "CZlib", "CArchive", "CZstd", "CIsal", "CSys"]),
         .target(name: "SwiftBuildKit",

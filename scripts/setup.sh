@@ -9,7 +9,8 @@ PACKAGES=(
   busybox-static                                                            # base images for tests are built from it
   skopeo umoci oci-image-tool podman runc                                   # interop tests of the exporters
   python3                                                                   # ADD URL tests serve files with http.server
-  libcurl4                                                                  # ADD <url> downloads (loaded only when used)
+  libcurl4                                                                  # ADD <url> and registries (loaded only when used)
+  docker-registry apache2-utils                                             # registry tests: a real registry, htpasswd
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

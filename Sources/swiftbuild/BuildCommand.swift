@@ -107,8 +107,13 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .customLong("annotation"), help: "Add an annotation to the image manifest (KEY=VALUE, manifest:KEY=VALUE or index:KEY=VALUE); repeatable.")
     var annotations: [String] = []
 
-    @Flag(help: "Always attempt to pull a newer base image (accepted; registry pulls are not supported yet: base images come from the local store).")
+    @Flag(help: "Ask the registry for each base image tag's current digest, even when the name is stored.")
     var pull = false
+
+    @Flag(help: "Push the image to its registry under each -t name after the build.")
+    var push = false
+
+    @OptionGroup var registryFlags: RegistryFlags
 
     @Flag(help: "On failure, print the whole chain of causes.")
     var debug = false
@@ -125,10 +130,11 @@ struct BuildCommand: AsyncParsableCommand {
             contextDirectory = try ContextArchive.unpack(fileDescriptor: 0, scratch: rootPath + "/tmp")
         }
         defer { if context == "-" { try? FileManager.default.removeItem(atPath: contextDirectory) } }
-        if pull {
-            CommandOutput.standardError("note: --pull: registry pulls are not supported yet; base images come from the local store (swiftbuild load)\n")
-        }
+        var pushNames: [RegistryOutput] = []
         var request = BuildRequest(contextDirectory: contextDirectory)
+        request.pull = pull
+        let registryOptions = try registryFlags.options()
+        request.registry = registryOptions
         if file == "-" {
             request.dockerfileContents = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
         } else {
@@ -156,7 +162,15 @@ struct BuildCommand: AsyncParsableCommand {
             request.platform = parsed
         }
         do {
-            request.outputs = try outputs.map(BuildOutput.parse)
+            // type=image/registry outputs are names to tag (and push); the rest are exporters.
+            for output in outputs {
+                if let registryOutput = try RegistryOutput.parse(output) {
+                    request.tags.append(registryOutput.name)
+                    if registryOutput.push { pushNames.append(registryOutput) }
+                } else {
+                    request.outputs.append(try BuildOutput.parse(output))
+                }
+            }
             // Manifest annotations go on the image itself (stored, tagged, and in every output); index ones
             // on each OCI output's index.json.
             for annotation in annotations {
@@ -195,6 +209,10 @@ struct BuildCommand: AsyncParsableCommand {
             throw CommandFailure("invalid --compression \"\(compressionName)\": use gzip, zstd or uncompressed")
         }
         request.compression = layerCompression
+        if push {
+            guard !tags.isEmpty else { throw CommandFailure("--push needs at least one -t name") }
+            pushNames += tags.map { RegistryOutput(name: $0, push: true) }
+        }
         request.compressionLevel = compressionLevel ?? (compression == nil ? firstOutput?.compressionLevel : nil)
 
         let mode: ProgressRenderer.Mode
@@ -213,6 +231,15 @@ struct BuildCommand: AsyncParsableCommand {
             let builder = try Builder(root: rootPath)
             let result = try await builder.build(request) { event in
                 if !quiet { renderer.handle(event) }
+            }
+            if !pushNames.isEmpty {
+                let pusher = ImagePusher(images: builder.images, options: registryOptions) { line in
+                    if !quiet { CommandOutput.standardError(line + "\n") }
+                }
+                for tag in try pushNames.map({ try parseReference($0.name) }) {
+                    let pushed = try pusher.push(tag, to: tag)
+                    if !quiet { CommandOutput.standardError("pushed \(tag.familiar) \(pushed.digest)\n") }
+                }
             }
             if let iidfile {
                 try Data(result.config.digest.description.utf8).write(to: URL(fileURLWithPath: iidfile))

@@ -31,7 +31,8 @@ struct SwiftBuildCommand: AsyncParsableCommand {
         version: SwiftBuildVersion.current,
         subcommands: [BuildCommand.self, ImagesCommand.self, InspectCommand.self, TagCommand.self, RmiCommand.self,
                       SaveCommand.self, LoadCommand.self, DuCommand.self, PruneCommand.self, ParseCommand.self,
-                      StoreCommand.self],
+                      StoreCommand.self, PullCommand.self, PushCommand.self, LoginCommand.self,
+                      LogoutCommand.self],
         defaultSubcommand: BuildCommand.self
     )
 

@@ -1,5 +1,6 @@
 import SwiftBuildArchive
 import SwiftBuildDockerfile
+import SwiftBuildOCI
 
 /// Everything a build needs to know, as `docker buildx build` flags describe it.
 public struct BuildRequest: Sendable {
@@ -33,6 +34,10 @@ public struct BuildRequest: Sendable {
     public var compressionLevel: Int?
     /// `--annotation KEY=VALUE`: annotations of the image manifest (part of its digest).
     public var annotations: [String: String] = [:]
+    /// `--pull`: ask the registry for the current digest of each base image tag, even when the name is stored.
+    public var pull: Bool = false
+    /// How base images missing from the local store are pulled; nil: never (every FROM must be stored).
+    public var registry: RegistryOptions? = RegistryOptions()
 
     public init(contextDirectory: String, dockerfilePath: String? = nil, dockerfileContents: [UInt8]? = nil,
                 target: String? = nil, buildArguments: [String: String] = [:], platform: BuildPlatform? = nil,
@@ -130,7 +135,7 @@ public enum BuildOutput: Sendable, Equatable {
         case "local": return .local(destination: dest, options: options)
         case "tar": return .tar(destination: dest, options: options)
         case "image", "registry":
-            throw .invalid("--output", text, "type=\(type) (pushing to a registry) is not supported yet; use type=oci or type=docker")
+            throw .invalid("--output", text, "type=\(type) names an image to tag and push: read it with RegistryOutput.parse")
         default: throw .invalid("--output", text, "unsupported output type \"\(type)\"")
         }
     }

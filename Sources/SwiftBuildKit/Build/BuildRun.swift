@@ -83,7 +83,7 @@ final class BuildRun: Sendable {
         events(.stepStarted(id: ids.from))
         var state: StageState
         do {
-            state = try await baseState(node, stages)
+            state = try await baseState(node, stages, stepID: ids.from)
         } catch {
             let e = wrap(error, range: node.stage.stage.fromRange, instruction: "FROM \(node.stage.base)")
             events(.stepFailed(id: ids.from, seconds: (clock.now - fromStart).seconds, message: e.message))
@@ -142,7 +142,7 @@ final class BuildRun: Sendable {
     }
 
     /// The state a stage starts from.
-    func baseState(_ node: BuildGraph.Node, _ stages: [Int: StageState]) async throws -> StageState {
+    func baseState(_ node: BuildGraph.Node, _ stages: [Int: StageState], stepID: Int) async throws -> StageState {
         switch node.base {
         case .scratch:
             let config = ImageConfig(platform: platform)
@@ -154,7 +154,7 @@ final class BuildRun: Sendable {
             next.editor.cmdSetInStage = false
             return next
         case .image(let name):
-            let image = try resolveImage(name)
+            let image = try resolveImage(name, stepID: stepID)
             let layers = zip(image.layers, image.diffIDs).map { LayerRef(descriptor: $0, diffID: $1) }
             var config = image.config
             let history = config.history ?? []
@@ -164,29 +164,52 @@ final class BuildRun: Sendable {
         }
     }
 
-    func resolveImage(_ name: String) throws -> Image {
+    /// An image a FROM, COPY --from or mount names; registry pull progress goes to step `stepID`'s output.
+    func resolveImage(_ name: String, stepID: Int? = nil) throws -> Image {
         switch request.buildContexts[name.lowercased()] {
         case .ociLayout(let path, let tag, let digest):
             return try image(fromLayout: path, tag: tag, digest: digest)
         case .dockerImage(let ref):
-            return try resolveStoredImage(ref)
+            return try resolveStoredImage(ref, stepID: stepID)
         case .directory(let path):
             throw BuildError("build context \(name) is a directory (\(path)): it can be used with COPY --from, not FROM")
         case nil:
-            return try resolveStoredImage(name)
+            return try resolveStoredImage(name, stepID: stepID)
         }
     }
 
-    func resolveStoredImage(_ name: String) throws -> Image {
+    /// A FROM name: the local store first; the registry when the name is not stored (then it is pulled and
+    /// tagged), or, with `--pull`, when the registry's digest for the tag differs from the stored one.
+    /// A pinned digest that is stored is used without asking the registry.
+    func resolveStoredImage(_ name: String, stepID: Int? = nil) throws -> Image {
         let reference: ImageReference
         do { reference = try ImageReference(parsing: name) } catch {
             throw BuildError("invalid image reference \"\(name)\": \(error)")
         }
-        guard let image = try builder.images.image(reference, platform: platform) else {
-            throw BuildError("failed to resolve source metadata for \(reference): not found in the local image store "
-                             + "(load it with `swiftbuild load -i ARCHIVE`; registry pulls are not supported yet)")
+        let stored = try builder.images.resolve(reference)
+        guard let options = request.registry else {
+            guard let stored else {
+                throw BuildError("failed to resolve source metadata for \(reference): not found in the local image "
+                                 + "store (load it with `swiftbuild load -i ARCHIVE`)")
+            }
+            return try builder.images.image(stored, platform: platform)
         }
-        return image
+        if let stored, !request.pull || reference.digest != nil {
+            return try builder.images.image(stored, platform: platform)
+        }
+        let events = self.events
+        let puller = ImagePuller(images: builder.images, options: options) { line in
+            if let stepID { events(.stepOutput(id: stepID, bytes: Array((line + "\n").utf8))) }
+        }
+        do {
+            if let stored, try puller.currentDescriptor(of: reference).digest == stored.digest {
+                return try builder.images.image(stored, platform: platform)
+            }
+            let pulled = try puller.pull(reference, platform: platform)
+            return try builder.images.image(pulled, platform: platform)
+        } catch {
+            throw BuildError("failed to resolve source metadata for \(reference): \(error)")
+        }
     }
 
     func runTriggers(_ triggers: [String], _ state: inout StageState, node: BuildGraph.Node, stepID: Int) async throws {
