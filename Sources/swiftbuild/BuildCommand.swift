@@ -71,6 +71,12 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .customLong("no-cache-filter"), help: "Do not use the cache for the named stage; repeatable.")
     var noCacheFilter: [String] = []
 
+    @Option(name: .customLong("cache-to"), help: "Cache export destination (type=local,dest=DIR or type=registry,ref=REF, with mode=min|max); repeatable.")
+    var cacheTo: [String] = []
+
+    @Option(name: .customLong("cache-from"), help: "Cache import source (type=local,src=DIR or type=registry,ref=REF); repeatable.")
+    var cacheFrom: [String] = []
+
     @Option(name: .customLong("secret"), help: "Secret to expose to the build (id=NAME,src=FILE or id=NAME,env=VAR); repeatable.")
     var secrets: [String] = []
 
@@ -144,6 +150,8 @@ struct BuildCommand: AsyncParsableCommand {
         request.tags = tags
         request.noCache = noCache
         request.noCacheFilter = noCacheFilter.map { $0.lowercased() }
+        request.cacheTo = try cacheTo.map { try CacheExport.parse($0) }
+        request.cacheFrom = try cacheFrom.map { try CacheExport.parseSource($0) }
         for entry in buildArgs {
             if let eq = entry.firstIndex(of: "=") {
                 request.buildArguments[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])

@@ -38,6 +38,10 @@ public struct BuildRequest: Sendable {
     public var pull: Bool = false
     /// How base images missing from the local store are pulled; nil: never (every FROM must be stored).
     public var registry: RegistryOptions? = RegistryOptions()
+    /// `--cache-to`: where the build's cache records (and their layers) are written after the build.
+    public var cacheTo: [CacheExport] = []
+    /// `--cache-from`: caches consulted on a local cache miss.
+    public var cacheFrom: [CacheLocation] = []
 
     public init(contextDirectory: String, dockerfilePath: String? = nil, dockerfileContents: [UInt8]? = nil,
                 target: String? = nil, buildArguments: [String: String] = [:], platform: BuildPlatform? = nil,

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SwiftBuildArchive
 import SwiftBuildDockerfile
 import SwiftBuildOCI
@@ -35,6 +36,10 @@ final class BuildRun: Sendable {
     let now: String
     /// Content checksums of what COPY/ADD select, backed by the persistent stat index.
     let checksums: ContextChecksum
+    /// Records imported by `--cache-from`, by key, with where each came from.
+    let imported: [String: (record: CacheRecord, location: CacheLocation)]
+    /// Every record this build used or produced (for `--cache-to`), by key.
+    let usedRecords = Mutex<[String: CacheRecord]>([:])
 
     init(builder: Builder, request: BuildRequest, graph: BuildGraph, plan: StepPlan, context: BuildContext,
          fileName: String, platform: Platform, events: @escaping @Sendable (BuildEvent) -> Void) throws {
@@ -49,6 +54,25 @@ final class BuildRun: Sendable {
         checksums = try ContextChecksum(root: builder.root)
         let seconds = request.sourceDateEpoch ?? Int64(Date().timeIntervalSince1970)
         now = RFC3339.format(secondsSinceEpoch: seconds)
+        var imported: [String: (record: CacheRecord, location: CacheLocation)] = [:]
+        let exchange = CacheExchange(content: builder.content, registry: request.registry)
+        for location in request.cacheFrom {
+            for (key, record) in try exchange.load(location) where imported[key] == nil {
+                imported[key] = (record, location)
+            }
+        }
+        self.imported = imported
+    }
+
+    /// A record from `--cache-from` for a key missing locally: its layer is fetched into the content store
+    /// and the record stored locally.
+    func importedRecord(_ key: CacheKey) throws -> CacheRecord? {
+        guard let (record, location) = imported[key.digest.description] else { return nil }
+        if let layer = record.layer {
+            try CacheExchange(content: builder.content, registry: request.registry).fetch(layer, from: location)
+        }
+        try builder.cache.store(record, for: key)
+        return record
     }
 
     /// Runs every needed stage; returns the target's state.
@@ -248,7 +272,8 @@ final class BuildRun: Sendable {
         events(.stepCacheKey(id: stepID, key: key))
         let skipCache = request.noCache
             || (node.stage.stage.name.map { name in request.noCacheFilter.contains { $0.lowercased() == name } } ?? false)
-        if !skipCache, let record = builder.cache.lookup(key) {
+        if !skipCache, let record = try builder.cache.lookup(key) ?? importedRecord(key) {
+            usedRecords.withLock { $0[key.digest.description] = record }
             apply(record, to: &state, step: step)
             state.key = key.digest
             events(.stepCached(id: stepID, key: key.digest))
@@ -261,6 +286,7 @@ final class BuildRun: Sendable {
                   mediaType: $0.descriptor.mediaType.rawValue)
         }, created: now)
         try builder.cache.store(record, for: key)
+        usedRecords.withLock { $0[key.digest.description] = record }
         apply(record, to: &state, step: step)
         state.key = key.digest
         return .some(layer?.descriptor.size ?? 0)

@@ -114,6 +114,16 @@ public final class Builder: Sendable {
                 throw BuildError("exporting to \(output.destination): \(error)")
             }
         }
+        if !request.cacheTo.isEmpty {
+            let all = run.usedRecords.withLock { $0 }
+            let finalLayers = Set(final.layers.map(\.descriptor.digest.description))
+            let exchange = CacheExchange(content: content, registry: request.registry)
+            for target in request.cacheTo {
+                // min: the records whose layer is in the final image (and steps that changed nothing).
+                let records = target.mode == .max ? all : all.filter { $0.value.layer.map { finalLayers.contains($0.digest) } ?? true }
+                try exchange.export(records, to: target.location)
+            }
+        }
         events(.buildFinished(manifest: written.manifestDescriptor.digest, config: written.configDescriptor.digest,
                               seconds: (ContinuousClock.now - started).seconds))
         return BuildResult(manifest: written.manifestDescriptor, config: written.configDescriptor, imageConfig: config, tags: tags)

@@ -1,0 +1,281 @@
+import Foundation
+import SwiftBuildOCI
+
+/// Where a shared build cache lives: an OCI layout directory or a registry reference.
+public enum CacheLocation: Sendable, Equatable {
+    case local(String)
+    case registry(String)
+}
+
+/// `--cache-to`: where to write the cache and which records go there.
+public struct CacheExport: Sendable, Equatable {
+    public enum Mode: String, Sendable { case min, max }
+    public var location: CacheLocation
+    public var mode: Mode
+
+    public init(location: CacheLocation, mode: Mode = .min) {
+        self.location = location
+        self.mode = mode
+    }
+
+    /// `type=local,dest=DIR[,mode=min|max]` or `type=registry,ref=REF[,mode=min|max]`.
+    public static func parse(_ text: String) throws(BuildRequestError) -> CacheExport {
+        let fields = try OptionList.parse(text, flag: "--cache-to")
+        var mode = Mode.min
+        if let value = fields["mode"] {
+            guard let parsed = Mode(rawValue: value) else { throw .invalid("--cache-to", text, "mode must be min or max") }
+            mode = parsed
+        }
+        switch fields["type"] {
+        case "local":
+            guard let dest = fields["dest"], !dest.isEmpty else { throw .invalid("--cache-to", text, "dest is required") }
+            return CacheExport(location: .local(dest), mode: mode)
+        case "registry":
+            guard let ref = fields["ref"], !ref.isEmpty else { throw .invalid("--cache-to", text, "ref is required") }
+            return CacheExport(location: .registry(ref), mode: mode)
+        default:
+            throw .invalid("--cache-to", text, "type must be local or registry")
+        }
+    }
+
+    /// `--cache-from type=local,src=DIR` or `type=registry,ref=REF`.
+    public static func parseSource(_ text: String) throws(BuildRequestError) -> CacheLocation {
+        let fields = try OptionList.parse(text, flag: "--cache-from")
+        switch fields["type"] {
+        case "local":
+            guard let src = fields["src"], !src.isEmpty else { throw .invalid("--cache-from", text, "src is required") }
+            return .local(src)
+        case "registry":
+            guard let ref = fields["ref"], !ref.isEmpty else { throw .invalid("--cache-from", text, "ref is required") }
+            return .registry(ref)
+        default:
+            throw .invalid("--cache-from", text, "type must be local or registry")
+        }
+    }
+}
+
+/// The config blob of a cache manifest: every exported step result by cache key (see docs/cache.md).
+struct CacheManifestConfig: Codable, Sendable {
+    struct Entry: Codable, Sendable {
+        var key: String
+        var record: CacheRecord
+    }
+    var version: Int
+    var records: [Entry]
+}
+
+/// The media types of the shared cache format.
+enum CacheFormat {
+    static let artifactType = "application/vnd.swiftbuild.cache.v1"
+    static let configMediaType = "application/vnd.swiftbuild.cache.config.v1+json"
+    static let refName = "cache"
+
+    struct Manifest: Codable {
+        var schemaVersion: Int
+        var mediaType: String
+        var artifactType: String?
+        var config: Descriptor
+        var layers: [Descriptor]
+    }
+
+    struct Index: Codable {
+        var schemaVersion: Int
+        var mediaType: String?
+        var manifests: [Descriptor]
+    }
+
+    /// The manifest and config bytes for `records`.
+    static func encode(_ records: [String: CacheRecord]) throws -> (manifest: [UInt8], config: [UInt8], layers: [Descriptor]) {
+        let entries = records.keys.sorted().compactMap { key in records[key].map { CacheManifestConfig.Entry(key: key, record: $0) } }
+        let config = try CanonicalJSON.encode(CacheManifestConfig(version: 1, records: entries))
+        var seen: Set<String> = []
+        var layers: [Descriptor] = []
+        for entry in entries {
+            guard let layer = entry.record.layer, !seen.contains(layer.digest),
+                  let digest = try? Digest(parsing: layer.digest) else { continue }
+            seen.insert(layer.digest)
+            layers.append(Descriptor(mediaType: MediaType(rawValue: layer.mediaType), digest: digest, size: layer.size))
+        }
+        let manifest = Manifest(schemaVersion: 2, mediaType: MediaType.ociManifest.rawValue, artifactType: artifactType,
+                                config: Descriptor(mediaType: MediaType(rawValue: configMediaType),
+                                                   digest: SHA256Hasher.digest(config), size: Int64(config.count)),
+                                layers: layers)
+        return (try CanonicalJSON.encode(manifest), config, layers)
+    }
+
+    /// The records of a manifest whose bytes were verified; `config` reads the config blob.
+    static func decode(manifest bytes: [UInt8], what: String,
+                       config: (Descriptor) throws -> [UInt8]) throws -> [String: CacheRecord] {
+        let manifest: Manifest
+        do { manifest = try CanonicalJSON.decode(Manifest.self, from: bytes) } catch {
+            throw BuildError("cache \(what): not a cache manifest: \(error)")
+        }
+        guard manifest.config.mediaType.rawValue == configMediaType else {
+            throw BuildError("cache \(what): config media type \(manifest.config.mediaType.rawValue), expected \(configMediaType)")
+        }
+        let configBytes = try config(manifest.config)
+        guard SHA256Hasher.digest(configBytes) == manifest.config.digest else {
+            throw BuildError("cache \(what): config blob does not match its digest \(manifest.config.digest)")
+        }
+        let decoded: CacheManifestConfig
+        do { decoded = try CanonicalJSON.decode(CacheManifestConfig.self, from: configBytes) } catch {
+            throw BuildError("cache \(what): unreadable config: \(error)")
+        }
+        var records: [String: CacheRecord] = [:]
+        for entry in decoded.records { records[entry.key] = entry.record }
+        return records
+    }
+}
+
+/// Writes and reads the shared cache (an OCI layout directory or a registry artifact).
+struct CacheExchange: Sendable {
+    let content: ContentStore
+    let registry: RegistryOptions?
+
+    // MARK: Export
+
+    func export(_ records: [String: CacheRecord], to location: CacheLocation) throws {
+        let (manifest, config, layers) = try CacheFormat.encode(records)
+        switch location {
+        case .local(let directory): try exportLocal(directory, manifest: manifest, config: config, layers: layers)
+        case .registry(let name): try exportRegistry(name, manifest: manifest, config: config, layers: layers)
+        }
+    }
+
+    private func exportLocal(_ directory: String, manifest: [UInt8], config: [UInt8], layers: [Descriptor]) throws {
+        let blobs = directory + "/blobs/sha256"
+        let fm = FileManager.default
+        do {
+            try fm.createDirectory(atPath: blobs, withIntermediateDirectories: true)
+            for layer in layers {
+                let target = blobs + "/" + layer.digest.encoded
+                if fm.fileExists(atPath: target) { continue }
+                guard content.has(layer.digest) else {
+                    throw BuildError("cache export to \(directory): layer \(layer.digest) is not in the content store")
+                }
+                try Self.replace(target) { temp in try fm.copyItem(atPath: content.path(for: layer.digest), toPath: temp) }
+            }
+            for bytes in [config, manifest] {
+                let target = blobs + "/" + SHA256Hasher.digest(bytes).encoded
+                try Self.replace(target) { temp in try Data(bytes).write(to: URL(fileURLWithPath: temp)) }
+            }
+            let layout = try CanonicalJSON.encode(["imageLayoutVersion": "1.0.0"])
+            try Self.replace(directory + "/oci-layout") { temp in try Data(layout).write(to: URL(fileURLWithPath: temp)) }
+            var descriptor = Descriptor(mediaType: .ociManifest, digest: SHA256Hasher.digest(manifest),
+                                        size: Int64(manifest.count),
+                                        annotations: ["org.opencontainers.image.ref.name": CacheFormat.refName])
+            descriptor.artifactType = CacheFormat.artifactType
+            let index = try CanonicalJSON.encode(CacheFormat.Index(schemaVersion: 2, mediaType: MediaType.ociIndex.rawValue,
+                                                                   manifests: [descriptor]))
+            try Self.replace(directory + "/index.json") { temp in try Data(index).write(to: URL(fileURLWithPath: temp)) }
+        } catch let error as BuildError {
+            throw error
+        } catch {
+            throw BuildError("cache export to \(directory): \(error)")
+        }
+    }
+
+    /// Writes `target` through a temp file renamed over it.
+    private static func replace(_ target: String, _ write: (String) throws -> Void) throws {
+        let temp = target + ".\(UInt64.random(in: 0...UInt64.max)).tmp"
+        do {
+            try write(temp)
+            guard rename(temp, target) == 0 else { throw BuildError("rename \(temp) to \(target) failed") }
+        } catch {
+            unlink(temp)
+            throw error
+        }
+    }
+
+    private func client(_ name: String) throws -> (RegistryClient, ImageReference) {
+        guard let options = registry else { throw BuildError("cache \(name): registry access is disabled") }
+        let reference = try ImageReference(parsing: name)
+        return (RegistryClient(domain: reference.domain, options: options), reference)
+    }
+
+    private func exportRegistry(_ name: String, manifest: [UInt8], config: [UInt8], layers: [Descriptor]) throws {
+        let (client, reference) = try client(name)
+        do {
+            for layer in layers {
+                try client.pushBlob(repository: reference.path, layer, from: content)
+            }
+            let info = try content.ingest(bytes: config)
+            try client.pushBlob(repository: reference.path,
+                                Descriptor(mediaType: MediaType(rawValue: CacheFormat.configMediaType),
+                                           digest: info.digest, size: Int64(config.count)), from: content)
+            try client.pushManifest(repository: reference.path, reference: reference.tag ?? "latest",
+                                    mediaType: .ociManifest, bytes: manifest)
+        } catch {
+            throw BuildError("cache export to \(name): \(error)")
+        }
+    }
+
+    // MARK: Import
+
+    /// The records of a cache and a way to fetch the layer blob of one into the content store.
+    func load(_ location: CacheLocation) throws -> [String: CacheRecord] {
+        switch location {
+        case .local(let directory):
+            let indexPath = directory + "/index.json"
+            guard let data = FileManager.default.contents(atPath: indexPath) else {
+                throw BuildError("cache import from \(directory): no index.json")
+            }
+            let index: CacheFormat.Index
+            do { index = try CanonicalJSON.decode(CacheFormat.Index.self, from: [UInt8](data)) } catch {
+                throw BuildError("cache import from \(directory): unreadable index.json: \(error)")
+            }
+            guard let entry = index.manifests.first(where: { $0.artifactType == CacheFormat.artifactType })
+                ?? index.manifests.first else {
+                throw BuildError("cache import from \(directory): index.json lists no manifest")
+            }
+            let manifest = try readLocal(directory, entry)
+            return try CacheFormat.decode(manifest: manifest, what: directory) { try readLocal(directory, $0) }
+        case .registry(let name):
+            let (client, reference) = try client(name)
+            do {
+                let (_, manifest) = try client.manifest(repository: reference.path,
+                                                        reference: reference.digest?.description ?? reference.tag ?? "latest")
+                return try CacheFormat.decode(manifest: manifest, what: name) { descriptor in
+                    try client.fetchBlob(repository: reference.path, descriptor, into: content)
+                    return try content.read(descriptor.digest)
+                }
+            } catch let error as BuildError {
+                throw error
+            } catch {
+                throw BuildError("cache import from \(name): \(error)")
+            }
+        }
+    }
+
+    private func readLocal(_ directory: String, _ descriptor: Descriptor) throws -> [UInt8] {
+        let path = directory + "/blobs/sha256/" + descriptor.digest.encoded
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw BuildError("cache import from \(directory): blob \(descriptor.digest) is missing")
+        }
+        let bytes = [UInt8](data)
+        guard SHA256Hasher.digest(bytes) == descriptor.digest else {
+            throw BuildError("cache import from \(directory): blob \(descriptor.digest) does not match its digest")
+        }
+        return bytes
+    }
+
+    /// Brings an imported record's layer blob into the content store (verified against its digest).
+    func fetch(_ layer: CacheRecord.Layer, from location: CacheLocation) throws {
+        let digest = try Digest(parsing: layer.digest)
+        if content.has(digest) { return }
+        let descriptor = Descriptor(mediaType: MediaType(rawValue: layer.mediaType), digest: digest, size: layer.size)
+        switch location {
+        case .local(let directory):
+            do {
+                _ = try content.ingest(file: directory + "/blobs/sha256/" + digest.encoded, expected: digest)
+            } catch {
+                throw BuildError("cache import from \(directory): layer \(digest): \(error)")
+            }
+        case .registry(let name):
+            let (client, reference) = try client(name)
+            do { try client.fetchBlob(repository: reference.path, descriptor, into: content) } catch {
+                throw BuildError("cache import from \(name): layer \(digest): \(error)")
+            }
+        }
+    }
+}

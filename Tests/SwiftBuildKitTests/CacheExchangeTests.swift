@@ -1,0 +1,83 @@
+import Foundation
+import Testing
+import SwiftBuildOCI
+@testable import SwiftBuildKit
+
+/// `--cache-to` / `--cache-from`: a cache written by one root gives every step of a fresh root a hit.
+@Suite struct CacheExchangeTests {
+    static let dockerfile = """
+        FROM localhost/busybox AS builder
+        RUN echo compiled > /artifact && echo tmp > /scratch
+        FROM localhost/busybox
+        COPY hello.txt /hello.txt
+        RUN echo run > /run.txt
+        ENV A=b
+        COPY --from=builder /artifact /artifact
+        RUN true
+        """
+
+    @Test func localRoundTripMaxCachesEveryStep() async throws {
+        let h1 = try BuildHarness()
+        let dir = h1.directory.path + "/cache"
+        try h1.write("hello.txt", "hello\n")
+        let built = try await h1.build(Self.dockerfile) { $0.cacheTo = [CacheExport(location: .local(dir), mode: .max)] }
+        #expect(h1.cachedSteps.isEmpty)
+        #expect(FileManager.default.fileExists(atPath: dir + "/index.json"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/oci-layout"))
+
+        let h2 = try BuildHarness()
+        try h2.write("hello.txt", "hello\n")
+        let rebuilt = try await h2.build(Self.dockerfile) { $0.cacheFrom = [.local(dir)] }
+        #expect(h2.executedSteps.isEmpty)
+        #expect(h2.cachedSteps.count == 5)
+        #expect(rebuilt.manifest.digest == built.manifest.digest)
+        // The layers came along: the image unpacks.
+        let rootfs = try h2.unpack(rebuilt)
+        #expect(h2.contents(rootfs + "/artifact") == "compiled\n")
+        #expect(h2.contents(rootfs + "/run.txt") == "run\n")
+    }
+
+    @Test func localMinExportsOnlyFinalImageLayers() async throws {
+        let h1 = try BuildHarness()
+        let dir = h1.directory.path + "/cache"
+        try h1.write("hello.txt", "hello\n")
+        let built = try await h1.build(Self.dockerfile) { $0.cacheTo = [CacheExport(location: .local(dir))] }
+
+        let h2 = try BuildHarness()
+        try h2.write("hello.txt", "hello\n")
+        let rebuilt = try await h2.build(Self.dockerfile) { $0.cacheFrom = [.local(dir)] }
+        // The builder stage's layer is not in the final image: its step runs again; the final stage's are hits.
+        #expect(h2.executedSteps == ["RUN echo compiled > /artifact && echo tmp > /scratch"])
+        #expect(h2.cachedSteps.count == 4)
+        #expect(rebuilt.manifest.digest == built.manifest.digest)
+    }
+
+    @Test func changedStepMissesAndLaterStepsRun() async throws {
+        let h1 = try BuildHarness()
+        let dir = h1.directory.path + "/cache"
+        try h1.write("hello.txt", "hello\n")
+        try await h1.build(Self.dockerfile) { $0.cacheTo = [CacheExport(location: .local(dir), mode: .max)] }
+
+        let h2 = try BuildHarness()
+        try h2.write("hello.txt", "changed\n")
+        let rebuilt = try await h2.build(Self.dockerfile) { $0.cacheFrom = [.local(dir)] }
+        #expect(h2.cachedSteps == ["RUN echo compiled > /artifact && echo tmp > /scratch"])
+        let rootfs = try h2.unpack(rebuilt)
+        #expect(h2.contents(rootfs + "/hello.txt") == "changed\n")
+    }
+
+    @Test func parsesFlags() throws {
+        #expect(try CacheExport.parse("type=local,dest=/x,mode=max") == CacheExport(location: .local("/x"), mode: .max))
+        #expect(try CacheExport.parse("type=registry,ref=h/r:c") == CacheExport(location: .registry("h/r:c"), mode: .min))
+        #expect(try CacheExport.parseSource("type=local,src=/x") == .local("/x"))
+        #expect(throws: BuildRequestError.self) { try CacheExport.parse("type=local") }
+        #expect(throws: BuildRequestError.self) { try CacheExport.parse("type=local,dest=/x,mode=all") }
+    }
+
+    @Test func missingCacheDirectoryIsAClearError() async throws {
+        let h = try BuildHarness()
+        await #expect(throws: BuildError.self) {
+            try await h.build("FROM localhost/busybox\nRUN true\n") { $0.cacheFrom = [.local(h.directory.path + "/none")] }
+        }
+    }
+}
