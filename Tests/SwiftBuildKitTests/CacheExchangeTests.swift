@@ -80,4 +80,37 @@ import SwiftBuildOCI
             try await h.build("FROM localhost/busybox\nRUN true\n") { $0.cacheFrom = [.local(h.directory.path + "/none")] }
         }
     }
+
+    @Test func registryRoundTripMaxCachesEveryStep() async throws {
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let ref = registry.host + "/cache/app:buildcache"
+        let h1 = try BuildHarness()
+        try h1.write("hello.txt", "hello\n")
+        let built = try await h1.build(Self.dockerfile) { $0.cacheTo = [CacheExport(location: .registry(ref), mode: .max)] }
+        // An ordinary client sees the artifact manifest.
+        let raw = try runImageTool("/usr/bin/skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://" + ref])
+        #expect(raw.contains(CacheFormat.artifactType))
+        #expect(raw.contains(CacheFormat.configMediaType))
+
+        let h2 = try BuildHarness()
+        try h2.write("hello.txt", "hello\n")
+        let rebuilt = try await h2.build(Self.dockerfile) { $0.cacheFrom = [.registry(ref)] }
+        #expect(h2.executedSteps.isEmpty)
+        #expect(h2.cachedSteps.count == 5)
+        #expect(rebuilt.manifest.digest == built.manifest.digest)
+        let rootfs = try h2.unpack(rebuilt)
+        #expect(h2.contents(rootfs + "/run.txt") == "run\n")
+    }
+
+    @Test func registryCacheMissingIsAClearError() async throws {
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let h = try BuildHarness()
+        await #expect(throws: BuildError.self) {
+            try await h.build("FROM localhost/busybox\nRUN true\n") {
+                $0.cacheFrom = [.registry(registry.host + "/cache/none:latest")]
+            }
+        }
+    }
 }
