@@ -35,6 +35,14 @@ import SwiftBuildOCI
         let rootfs = try h2.unpack(rebuilt)
         #expect(h2.contents(rootfs + "/artifact") == "compiled\n")
         #expect(h2.contents(rootfs + "/run.txt") == "run\n")
+        // Only the final image's layers were fetched: the builder stage's layer (all its steps hit) was not.
+        let records = try CacheExchange(content: h2.builder.content, registry: nil).load(.local(dir))
+        let finalLayers = Set(try h2.builder.images.image(rebuilt.manifest).layers.map(\.digest))
+        let others = records.values.compactMap { $0.layer }.compactMap { try? Digest(parsing: $0.digest) }
+            .filter { !finalLayers.contains($0) }
+        #expect(others.count == 1)
+        for digest in others { #expect(!h2.builder.content.has(digest)) }
+        for digest in finalLayers { #expect(h2.builder.content.has(digest)) }
     }
 
     @Test func localMinExportsOnlyFinalImageLayers() async throws {

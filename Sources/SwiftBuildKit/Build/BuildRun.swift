@@ -40,6 +40,9 @@ final class BuildRun: Sendable {
     let imported: [String: (record: CacheRecord, location: CacheLocation)]
     /// Every record this build used or produced (for `--cache-to`), by key.
     let usedRecords = Mutex<[String: CacheRecord]>([:])
+    /// Layers of imported records that hit, not fetched yet (by layer digest): fetched only when a step
+    /// unpacks them, the image is written, or the cache is exported.
+    let pendingLayers = Mutex<[String: (layer: CacheRecord.Layer, location: CacheLocation)]>([:])
 
     init(builder: Builder, request: BuildRequest, graph: BuildGraph, plan: StepPlan, context: BuildContext,
          fileName: String, platform: Platform, events: @escaping @Sendable (BuildEvent) -> Void) throws {
@@ -64,15 +67,25 @@ final class BuildRun: Sendable {
         self.imported = imported
     }
 
-    /// A record from `--cache-from` for a key missing locally: its layer is fetched into the content store
-    /// and the record stored locally.
+    /// A record from `--cache-from` for a key missing locally. It is stored locally at once (a local record
+    /// whose blob is missing counts as a miss until the blob arrives); its layer is fetched later, when needed.
     func importedRecord(_ key: CacheKey) throws -> CacheRecord? {
         guard let (record, location) = imported[key.digest.description] else { return nil }
-        if let layer = record.layer {
-            try CacheExchange(content: builder.content, registry: request.registry).fetch(layer, from: location)
+        if let layer = record.layer, let digest = try? Digest(parsing: layer.digest), !builder.content.has(digest) {
+            pendingLayers.withLock { $0[layer.digest] = (layer, location) }
         }
         try builder.cache.store(record, for: key)
         return record
+    }
+
+    /// Fetches the imported layers among `digests` that are not in the content store yet.
+    func ensureLayers(_ digests: [String]) throws {
+        let exchange = CacheExchange(content: builder.content, registry: request.registry)
+        for digest in digests {
+            guard let (layer, location) = pendingLayers.withLock({ $0[digest] }) else { continue }
+            try exchange.fetch(layer, from: location)
+            pendingLayers.withLock { _ = $0.removeValue(forKey: digest) }
+        }
     }
 
     /// Runs every needed stage; returns the target's state.
@@ -419,6 +432,7 @@ final class BuildRun: Sendable {
 
     /// The unpacked snapshots of `layers`, top first.
     func unpacked(_ layers: [LayerRef]) async throws -> [String] {
+        try ensureLayers(layers.map(\.descriptor.digest.description))
         var lowers: [String] = []
         for layer in layers.reversed() {
             lowers.append(try await builder.snapshots.unpacked(layer: layer.descriptor.digest,

@@ -98,6 +98,7 @@ public final class Builder: Sendable {
             labels[k] = v
             config.config.labels = labels
         }
+        try run.ensureLayers(final.layers.map(\.descriptor.digest.description))
         let written = try ImageWriter.write(config: config, layers: final.layers.map(\.descriptor),
                                            annotations: request.annotations.isEmpty ? nil : request.annotations, into: content)
         var tags: [ImageReference] = []
@@ -121,6 +122,7 @@ public final class Builder: Sendable {
             for target in request.cacheTo {
                 // min: the records whose layer is in the final image (and steps that changed nothing).
                 let records = target.mode == .max ? all : all.filter { $0.value.layer.map { finalLayers.contains($0.digest) } ?? true }
+                try run.ensureLayers(records.values.compactMap { $0.layer?.digest })
                 try exchange.export(records, to: target.location)
             }
         }
