@@ -36,7 +36,7 @@ import SwiftBuildOCI
         #expect(h2.contents(rootfs + "/artifact") == "compiled\n")
         #expect(h2.contents(rootfs + "/run.txt") == "run\n")
         // Only the final image's layers were fetched: the builder stage's layer (all its steps hit) was not.
-        let records = try CacheExchange(content: h2.builder.content, registry: nil).load(.local(dir))
+        let records = try #require(try CacheExchange(content: h2.builder.content, registry: nil).load(.local(dir)))
         let finalLayers = Set(try h2.builder.images.image(rebuilt.manifest).layers.map(\.digest))
         let others = records.values.compactMap { $0.layer }.compactMap { try? Digest(parsing: $0.digest) }
             .filter { !finalLayers.contains($0) }
@@ -82,11 +82,30 @@ import SwiftBuildOCI
         #expect(throws: BuildRequestError.self) { try CacheExport.parse("type=local,dest=/x,mode=all") }
     }
 
-    @Test func missingCacheDirectoryIsAClearError() async throws {
+    @Test func missingCacheIsAWarning() async throws {
         let h = try BuildHarness()
+        try await h.build("FROM localhost/busybox\nRUN true\n") { $0.cacheFrom = [.local(h.directory.path + "/none")] }
+        #expect(h.events.contains { if case .warning(let m) = $0 { return m.contains("/none") } else { return false } })
+        #expect(h.executedSteps == ["RUN true"])
+    }
+
+    @Test func corruptLocalLayerIsAClearErrorAndNothingIsStored() async throws {
+        let h1 = try BuildHarness()
+        let dir = h1.directory.path + "/cache"
+        try h1.write("hello.txt", "hello\n")
+        let built = try await h1.build(Self.dockerfile) { $0.cacheTo = [CacheExport(location: .local(dir), mode: .max)] }
+        let layer = try #require(try h1.builder.images.image(built.manifest).layers.last)
+        let path = dir + "/blobs/sha256/" + layer.digest.encoded
+        var bytes = [UInt8](try #require(FileManager.default.contents(atPath: path)))
+        bytes[bytes.count / 2] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+
+        let h2 = try BuildHarness()
+        try h2.write("hello.txt", "hello\n")
         await #expect(throws: BuildError.self) {
-            try await h.build("FROM localhost/busybox\nRUN true\n") { $0.cacheFrom = [.local(h.directory.path + "/none")] }
+            try await h2.build(Self.dockerfile) { $0.cacheFrom = [.local(dir)] }
         }
+        #expect(!h2.builder.content.has(layer.digest))
     }
 
     @Test func registryRoundTripMaxCachesEveryStep() async throws {
@@ -111,14 +130,13 @@ import SwiftBuildOCI
         #expect(h2.contents(rootfs + "/run.txt") == "run\n")
     }
 
-    @Test func registryCacheMissingIsAClearError() async throws {
+    @Test func registryCacheMissingIsAWarning() async throws {
         let registry = try TestRegistry()
         defer { registry.stop() }
         let h = try BuildHarness()
-        await #expect(throws: BuildError.self) {
-            try await h.build("FROM localhost/busybox\nRUN true\n") {
-                $0.cacheFrom = [.registry(registry.host + "/cache/none:latest")]
-            }
+        try await h.build("FROM localhost/busybox\nRUN true\n") {
+            $0.cacheFrom = [.registry(registry.host + "/cache/none:latest")]
         }
+        #expect(h.events.contains { if case .warning(let m) = $0 { return m.contains("cache/none") } else { return false } })
     }
 }

@@ -14,6 +14,8 @@ public enum BuildEvent: Sendable, Equatable {
     case stepOutput(id: Int, bytes: [UInt8])
     case stepFinished(id: Int, seconds: Double, key: Digest?, layerBytes: Int64?)
     case stepFailed(id: Int, seconds: Double, message: String)
+    /// Something the user should know that does not stop the build (e.g. a `--cache-from` that does not exist).
+    case warning(String)
     /// The whole build finished with this image.
     case buildFinished(manifest: Digest, config: Digest, seconds: Double)
 

@@ -60,7 +60,14 @@ final class BuildRun: Sendable {
         var imported: [String: (record: CacheRecord, location: CacheLocation)] = [:]
         let exchange = CacheExchange(content: builder.content, registry: request.registry)
         for location in request.cacheFrom {
-            for (key, record) in try exchange.load(location) where imported[key] == nil {
+            guard let records = try exchange.load(location) else {
+                switch location {
+                case .local(let directory): events(.warning("cache import from \(directory): no cache there (no index.json); ignored"))
+                case .registry(let name): events(.warning("cache import from \(name): not found; ignored"))
+                }
+                continue
+            }
+            for (key, record) in records where imported[key] == nil {
                 imported[key] = (record, location)
             }
         }

@@ -61,6 +61,8 @@ public final class ProgressRenderer: @unchecked Sendable {
         case .stepFailed(let id, let seconds, let message):
             flush(id)
             write("#\(id) ERROR \(String(format: "%.1f", seconds))s: \(message)\n")
+        case .warning(let message):
+            write("#0 WARNING: \(message)\n")
         case .buildFinished(let manifest, _, let seconds):
             write("#0 DONE \(String(format: "%.1f", seconds))s writing image \(manifest)\n")
         }
@@ -98,6 +100,10 @@ public final class ProgressRenderer: @unchecked Sendable {
             force = true
         case .stepFailed(let id, let seconds, _):
             states[id] = .failed(seconds)
+            force = true
+        case .warning(let message):
+            write((drawnLines > 0 ? "\u{1B}[\(drawnLines)F\u{1B}[J" : "") + "WARNING: \(message)\n")
+            drawnLines = 0
             force = true
         case .buildFinished(let manifest, _, let seconds):
             redraw()
@@ -160,6 +166,8 @@ public final class ProgressRenderer: @unchecked Sendable {
             if let bytes { object["layer_bytes"] = bytes }
         case .stepFailed(let id, let seconds, let message):
             object = ["event": "error", "step": id, "seconds": seconds, "message": message]
+        case .warning(let message):
+            object = ["event": "warning", "message": message]
         case .buildFinished(let manifest, let config, let seconds):
             object = ["event": "finished", "manifest": manifest.description, "config": config.description,
                       "seconds": seconds]

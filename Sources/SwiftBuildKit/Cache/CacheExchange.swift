@@ -212,14 +212,13 @@ struct CacheExchange: Sendable {
 
     // MARK: Import
 
-    /// The records of a cache and a way to fetch the layer blob of one into the content store.
-    func load(_ location: CacheLocation) throws -> [String: CacheRecord] {
+    /// The records of a cache; nil when there is no cache there (no `index.json`, or the registry does not
+    /// know the reference); an error when it is there but unreadable or corrupt.
+    func load(_ location: CacheLocation) throws -> [String: CacheRecord]? {
         switch location {
         case .local(let directory):
             let indexPath = directory + "/index.json"
-            guard let data = FileManager.default.contents(atPath: indexPath) else {
-                throw BuildError("cache import from \(directory): no index.json")
-            }
+            guard let data = FileManager.default.contents(atPath: indexPath) else { return nil }
             let index: CacheFormat.Index
             do { index = try CanonicalJSON.decode(CacheFormat.Index.self, from: [UInt8](data)) } catch {
                 throw BuildError("cache import from \(directory): unreadable index.json: \(error)")
@@ -241,6 +240,8 @@ struct CacheExchange: Sendable {
                 }
             } catch let error as BuildError {
                 throw error
+            } catch RegistryError.notFound {
+                return nil
             } catch {
                 throw BuildError("cache import from \(name): \(error)")
             }
