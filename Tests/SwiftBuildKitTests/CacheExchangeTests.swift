@@ -139,4 +139,42 @@ import SwiftBuildOCI
         }
         #expect(h.events.contains { if case .warning(let m) = $0 { return m.contains("cache/none") } else { return false } })
     }
+
+    /// The command line, through a registry with basic auth (credentials from DOCKER_CONFIG) and a local directory.
+    @Test func commandLineCacheToAndFrom() throws {
+        let registry = try TestRegistry(user: "cc", password: "pw")
+        defer { registry.stop() }
+        let scratch = try ImageTestDirectory()
+        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("swiftbuild").path
+        let dockerConfig = scratch.path + "/docker"
+        try FileManager.default.createDirectory(atPath: dockerConfig, withIntermediateDirectories: true)
+        let auth = Data("cc:pw".utf8).base64EncodedString()
+        try Data(#"{"auths":{"\#(registry.host)":{"auth":"\#(auth)"}}}"#.utf8)
+            .write(to: URL(fileURLWithPath: dockerConfig + "/config.json"))
+        let context = scratch.path + "/context"
+        try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
+        try Data("FROM localhost/busybox\nRUN echo cli > /cli\n".utf8).write(to: URL(fileURLWithPath: context + "/Dockerfile"))
+        @discardableResult func sb(_ arguments: [String]) throws -> String {
+            try runImageTool("/usr/bin/env", ["DOCKER_CONFIG=" + dockerConfig, tool] + arguments)
+        }
+        let ref = registry.host + "/cli/cache:main"
+        let dir = scratch.path + "/cache"
+        let first = scratch.path + "/first"
+        try TestImages.busybox(root: first)
+        let id = try sb(["build", "-q", "--root", first, "--cache-to", "type=registry,ref=\(ref),mode=max",
+                         "--cache-to", "type=local,dest=\(dir)", context])
+        for source in ["type=registry,ref=" + ref, "type=local,src=" + dir] {
+            let fresh = scratch.path + "/fresh-\(UUID().uuidString)"
+            try TestImages.busybox(root: fresh)
+            let iidfile = fresh + "/iid"
+            // Progress goes to standard error.
+            let log = try runImageTool("/bin/sh", ["-c", #""$@" 2>&1"#, "sh", "/usr/bin/env", "DOCKER_CONFIG=" + dockerConfig, tool,
+                                                   "build", "--progress", "plain", "--root", fresh, "--iidfile", iidfile, "--cache-from", source, context])
+            #expect(log.contains("#2 [stage-0 2/2] RUN echo cli > /cli\n#2 CACHED\n"))
+            #expect(try String(contentsOfFile: iidfile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                    == id.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        #expect(throws: (any Error).self) { try sb(["build", "--root", first, "--cache-to", "type=s3,bucket=x", context]) }
+    }
 }
