@@ -142,7 +142,8 @@ struct CacheExchange: Sendable {
         switch location {
         case .local(let directory):
             do {
-                _ = try content.ingest(file: directory + "/blobs/sha256/" + digest.encoded, expected: digest)
+                _ = try content.ingest(file: directory + "/blobs/sha256/" + digest.encoded, expected: digest,
+                                       expectedSize: layer.size)
             } catch {
                 throw BuildError("cache import from \(directory): layer \(digest): \(error)")
             }
