@@ -3,8 +3,9 @@ import Foundation
 import SwiftBuildKit
 import SwiftBuildOCI
 
-/// `--insecure-registry`, shared by the commands that talk to registries; credentials come from docker's
-/// config file ($DOCKER_CONFIG/config.json, else ~/.docker/config.json).
+/// `--insecure-registry` (added to those of the registry configuration file, see `RegistryConfigFile`), shared
+/// by the commands that talk to registries; credentials come from docker's config file ($DOCKER_CONFIG/config.json,
+/// else ~/.docker/config.json).
 struct RegistryFlags: ParsableArguments {
     @Option(name: .customLong("insecure-registry"),
             help: "A registry (host[:port]) reached over plain HTTP; repeatable. localhost and 127.0.0.1 always are.")
@@ -12,10 +13,14 @@ struct RegistryFlags: ParsableArguments {
 
     func options() throws -> RegistryOptions {
         do {
-            let credentials = try RegistryCredentials.load(environment: ProcessInfo.processInfo.environment)
-            return RegistryOptions(insecureRegistries: Set(insecureRegistries), credentials: credentials)
-        } catch {
+            let environment = ProcessInfo.processInfo.environment
+            let credentials = try RegistryCredentials.load(environment: environment)
+            let configured = try RegistryConfigFile.insecureRegistries(environment: environment)
+            return RegistryOptions(insecureRegistries: configured.union(insecureRegistries), credentials: credentials)
+        } catch let error as RegistryConfigFile.Failure {
             throw CommandFailure(error.description)
+        } catch {
+            throw CommandFailure("\(error)")
         }
     }
 

@@ -40,3 +40,21 @@ import Testing
     let store = try ContentStore(root: base + "/a/b/c")
     #expect(FileManager.default.fileExists(atPath: store.blobsDirectory))
 }
+
+@Test func insecureRegistriesFromTheConfigFile() throws {
+    let dir = "/tmp/sb-regconf-\(getpid())"
+    defer { _ = try? FileManager.default.removeItem(atPath: dir) }
+    try FileManager.default.createDirectory(atPath: dir + "/swiftbuild", withIntermediateDirectories: true)
+    // No file: nothing configured.
+    #expect(try RegistryConfigFile.insecureRegistries(environment: ["XDG_CONFIG_HOME": dir + "/none"]).isEmpty)
+    try Data(#"{"insecure-registries": ["registry.internal:5000", "10.0.0.5"]}"#.utf8)
+        .write(to: URL(fileURLWithPath: dir + "/swiftbuild/registries.json"))
+    #expect(try RegistryConfigFile.insecureRegistries(environment: ["XDG_CONFIG_HOME": dir])
+            == ["registry.internal:5000", "10.0.0.5"])
+    // The explicit variable wins; a malformed file is an error that names it.
+    try Data(#"{"insecure-registries": "oops"}"#.utf8).write(to: URL(fileURLWithPath: dir + "/bad.json"))
+    #expect(throws: RegistryConfigFile.Failure.self) {
+        try RegistryConfigFile.insecureRegistries(environment: ["SWIFTBUILD_REGISTRIES_CONFIG": dir + "/bad.json",
+                                                                "XDG_CONFIG_HOME": dir])
+    }
+}
