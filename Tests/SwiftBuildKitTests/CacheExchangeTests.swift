@@ -145,18 +145,12 @@ import SwiftBuildOCI
         let registry = try TestRegistry(user: "cc", password: "pw")
         defer { registry.stop() }
         let scratch = try ImageTestDirectory()
-        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("swiftbuild").path
-        let dockerConfig = scratch.path + "/docker"
-        try FileManager.default.createDirectory(atPath: dockerConfig, withIntermediateDirectories: true)
-        let auth = Data("cc:pw".utf8).base64EncodedString()
-        try Data(#"{"auths":{"\#(registry.host)":{"auth":"\#(auth)"}}}"#.utf8)
-            .write(to: URL(fileURLWithPath: dockerConfig + "/config.json"))
+        let dockerConfig = try registry.dockerConfig(in: scratch.path, user: "cc", password: "pw")
         let context = scratch.path + "/context"
         try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
         try Data("FROM localhost/busybox\nRUN echo cli > /cli\n".utf8).write(to: URL(fileURLWithPath: context + "/Dockerfile"))
         @discardableResult func sb(_ arguments: [String]) throws -> String {
-            try runImageTool("/usr/bin/env", ["DOCKER_CONFIG=" + dockerConfig, tool] + arguments)
+            try swiftbuildCLI(dockerConfig: dockerConfig, arguments)
         }
         let ref = registry.host + "/cli/cache:main"
         let dir = scratch.path + "/cache"
@@ -169,6 +163,8 @@ import SwiftBuildOCI
             try TestImages.busybox(root: fresh)
             let iidfile = fresh + "/iid"
             // Progress goes to standard error.
+            let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+                .appendingPathComponent("swiftbuild").path
             let log = try runImageTool("/bin/sh", ["-c", #""$@" 2>&1"#, "sh", "/usr/bin/env", "DOCKER_CONFIG=" + dockerConfig, tool,
                                                    "build", "--progress", "plain", "--root", fresh, "--iidfile", iidfile, "--cache-from", source, context])
             #expect(log.contains("#2 [stage-0 2/2] RUN echo cli > /cli\n#2 CACHED\n"))

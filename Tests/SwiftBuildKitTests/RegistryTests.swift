@@ -93,20 +93,14 @@ import SwiftBuildOCI
         let registry = try TestRegistry(user: "cli", password: "pw")
         defer { registry.stop() }
         let scratch = try ImageTestDirectory()
-        let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-            .appendingPathComponent("swiftbuild").path
         let root = scratch.path + "/root"
         try TestImages.busybox(root: root)
-        let dockerConfig = scratch.path + "/docker"
-        try FileManager.default.createDirectory(atPath: dockerConfig, withIntermediateDirectories: true)
-        let auth = Data("cli:pw".utf8).base64EncodedString()
-        try Data(#"{"auths":{"\#(registry.host)":{"auth":"\#(auth)"}}}"#.utf8)
-            .write(to: URL(fileURLWithPath: dockerConfig + "/config.json"))
+        let dockerConfig = try registry.dockerConfig(in: scratch.path, user: "cli", password: "pw")
         let context = scratch.path + "/context"
         try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
         try Data("FROM localhost/busybox\nRUN echo cli > /cli\n".utf8).write(to: URL(fileURLWithPath: context + "/Dockerfile"))
         @discardableResult func sb(_ arguments: [String]) throws -> String {
-            try runImageTool("/usr/bin/env", ["DOCKER_CONFIG=" + dockerConfig, tool] + arguments)
+            try swiftbuildCLI(dockerConfig: dockerConfig, arguments)
         }
         let app = registry.host + "/cli/app:1"
         let id = try sb(["build", "-q", "--root", root, "--push", "-t", app, context])

@@ -117,3 +117,23 @@ final class TestRegistry: @unchecked Sendable {
         storage + "/docker/registry/v2/blobs/sha256/" + String(digest.encoded.prefix(2)) + "/" + digest.encoded + "/data"
     }
 }
+
+extension TestRegistry {
+    /// A docker config directory (for `DOCKER_CONFIG`) under `scratch` holding basic credentials for this registry.
+    func dockerConfig(in scratch: String, user: String, password: String) throws -> String {
+        let directory = scratch + "/docker"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let auth = Data("\(user):\(password)".utf8).base64EncodedString()
+        try Data(#"{"auths":{"\#(host)":{"auth":"\#(auth)"}}}"#.utf8)
+            .write(to: URL(fileURLWithPath: directory + "/config.json"))
+        return directory
+    }
+}
+
+/// Runs the built `swiftbuild` binary with `DOCKER_CONFIG` set; returns its standard output.
+@discardableResult
+func swiftbuildCLI(dockerConfig: String, _ arguments: [String]) throws -> String {
+    let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        .appendingPathComponent("swiftbuild").path
+    return try runImageTool("/usr/bin/env", ["DOCKER_CONFIG=" + dockerConfig, tool] + arguments)
+}
