@@ -9,13 +9,13 @@
 // libcurl's stable ABI values (curl/curl.h is not needed to build).
 enum {
     OPT_WRITEDATA = 10001, OPT_URL = 10002, OPT_ERRORBUFFER = 10010, OPT_USERAGENT = 10018,
-    OPT_WRITEFUNCTION = 20011, OPT_FOLLOWLOCATION = 52, OPT_MAXREDIRS = 68, OPT_FILETIME = 69, OPT_NOSIGNAL = 99,
+    OPT_WRITEFUNCTION = 20011, OPT_FOLLOWLOCATION = 52, OPT_MAXREDIRS = 68, OPT_NOSIGNAL = 99,
     OPT_READDATA = 10009, OPT_POSTFIELDS = 10015, OPT_HTTPHEADER = 10023, OPT_HEADERDATA = 10029,
     OPT_CUSTOMREQUEST = 10036, OPT_READFUNCTION = 20012, OPT_HEADERFUNCTION = 20079, OPT_NOBODY = 44,
     OPT_UPLOAD = 46, OPT_POST = 47, OPT_POSTFIELDSIZE = 60, OPT_CONNECTTIMEOUT = 78, OPT_LOW_SPEED_LIMIT = 19,
     OPT_LOW_SPEED_TIME = 20, OPT_INFILESIZE_LARGE = 30115,
 };
-enum { INFO_RESPONSE_CODE = 0x200002, INFO_FILETIME = 0x20000E };
+enum { INFO_RESPONSE_CODE = 0x200002 };
 
 typedef void CURL;
 static struct {
@@ -51,54 +51,6 @@ static void load_curl(void) {
         curl.load_error = "libcurl lacks the easy interface";
 }
 
-struct sink { int fd; int error; };
-
-static size_t write_body(char *data, size_t size, size_t count, void *context) {
-    struct sink *s = context;
-    size_t total = size * count, done = 0;
-    while (done < total) {
-        ssize_t n = write(s->fd, data + done, total - done);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            s->error = errno;
-            return 0;  // makes libcurl stop with a write error
-        }
-        done += (size_t)n;
-    }
-    return total;
-}
-
-int swiftbuild_http_get(const char *url, int fd, long *status, long long *filetime, char *error, size_t error_size) {
-    pthread_once(&curl_once, load_curl);
-    if (curl.load_error) { snprintf(error, error_size, "%s", curl.load_error); return -1; }
-    CURL *c = curl.easy_init();
-    if (!c) { snprintf(error, error_size, "libcurl could not start a transfer"); return -1; }
-    char curl_error[256] = {0};
-    struct sink s = {fd, 0};
-    curl.easy_setopt(c, OPT_URL, url);
-    curl.easy_setopt(c, OPT_WRITEFUNCTION, write_body);
-    curl.easy_setopt(c, OPT_WRITEDATA, &s);
-    curl.easy_setopt(c, OPT_ERRORBUFFER, curl_error);
-    curl.easy_setopt(c, OPT_FOLLOWLOCATION, 1L);
-    curl.easy_setopt(c, OPT_MAXREDIRS, 10L);
-    curl.easy_setopt(c, OPT_FILETIME, 1L);
-    curl.easy_setopt(c, OPT_NOSIGNAL, 1L);
-    curl.easy_setopt(c, OPT_USERAGENT, "swiftbuild");
-    int rc = curl.easy_perform(c);
-    long code = 0, time = -1;
-    curl.easy_getinfo(c, INFO_RESPONSE_CODE, &code);
-    curl.easy_getinfo(c, INFO_FILETIME, &time);
-    curl.easy_cleanup(c);
-    *status = code;
-    *filetime = time;
-    if (s.error) { snprintf(error, error_size, "writing the download: %s", strerror(s.error)); return -1; }
-    if (rc != 0) {
-        snprintf(error, error_size, "%s", curl_error[0] ? curl_error : curl.easy_strerror(rc));
-        return -1;
-    }
-    return 0;
-}
-
 // The general client. Everything protocol-specific (auth, retries, what a status means) is the Swift side's.
 
 struct transfer {
@@ -108,24 +60,23 @@ struct transfer {
     int read_error;
 };
 
-static size_t on_header(char *data, size_t size, size_t count, void *context) {
-    struct transfer *t = context;
-    size_t total = size * count;
-    if (t->request->on_header && t->request->on_header(data, total, t->request->context) != 0) {
+// Hands a piece to the caller's callback; a non-zero answer stops the transfer (libcurl stops on a short count).
+static size_t deliver(struct transfer *t, swiftbuild_http_data_fn callback, char *data, size_t total) {
+    if (callback && callback(data, total, t->request->context) != 0) {
         t->stopped = 1;
         return 0;
     }
     return total;
 }
 
+static size_t on_header(char *data, size_t size, size_t count, void *context) {
+    struct transfer *t = context;
+    return deliver(t, t->request->on_header, data, size * count);
+}
+
 static size_t on_body(char *data, size_t size, size_t count, void *context) {
     struct transfer *t = context;
-    size_t total = size * count;
-    if (t->request->on_body && t->request->on_body(data, total, t->request->context) != 0) {
-        t->stopped = 1;
-        return 0;
-    }
-    return total;
+    return deliver(t, t->request->on_body, data, size * count);
 }
 
 static size_t read_body(char *buffer, size_t size, size_t count, void *context) {

@@ -4,7 +4,6 @@ import Glibc
 #endif
 import SwiftBuildArchive
 import SwiftBuildDockerfile
-import CHTTP
 import SwiftBuildOCI
 
 /// Runs one COPY or ADD: writes the selected sources into `rootfs` (the step's merged view; the lead mounts it
@@ -195,7 +194,17 @@ public struct CopyExecutor: Sendable {
 
     // MARK: - Downloads
 
-    /// Streams the download into a scratch file (memory stays bounded), then checks `--checksum` on the file.
+    /// An HTTP date (RFC 9110 IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) as seconds since the epoch.
+    static func httpDate(_ text: String) -> Int? {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        return formatter.date(from: text).map { Int($0.timeIntervalSince1970) }
+    }
+
+    /// Streams the download into a scratch file through the registry client's transport (memory stays bounded),
+    /// hashing it as it arrives for `--checksum`; the file gets the `Last-Modified` time, as Docker does.
     private func download(_ url: String, checksum: Digest?) async throws(CopyError) -> (path: String, name: String) {
         guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), scheme == "http" || scheme == "https" else {
             throw .download(url: url, message: "unsupported URL")
@@ -203,30 +212,40 @@ public struct CopyExecutor: Sendable {
         let path = scratch + "/download-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .system(operation: "open", path: path, errno: errno) }
-        var status = 0
-        var filetime: Int64 = -1
-        var message = [CChar](repeating: 0, count: 512)
-        let rc = swiftbuild_http_get(url, fd, &status, &filetime, &message, message.count)
-        close(fd)
-        guard rc == 0, (200..<300).contains(status) else {
+        let hasher = SHA256Hasher()
+        let response: HTTPResponse
+        do {
+            response = try CurlTransport().send(HTTPRequest(method: "GET", url: url), body: .none) { status, chunk in
+                guard (200..<300).contains(status) else { return }
+                hasher.update(chunk)
+                var offset = 0
+                while offset < chunk.count {
+                    let n = write(fd, chunk.baseAddress.map { $0 + offset }, chunk.count - offset)
+                    if n < 0 && errno == EINTR { continue }
+                    guard n > 0 else { throw CopyError.system(operation: "write", path: path, errno: errno) }
+                    offset += n
+                }
+            }
+        } catch {
+            close(fd)
             unlink(path)
-            let text = rc != 0 ? String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-                               : "invalid response status \(status)"
-            throw .download(url: url, message: text)
+            if let failure = error.sinkFailure as? CopyError { throw failure }
+            throw .download(url: url, message: error.message)
+        }
+        close(fd)
+        guard response.isSuccess else {
+            unlink(path)
+            throw .download(url: url, message: "invalid response status \(response.status)")
         }
         if let checksum {
-            guard let raw = try? StatIndex.hashFile(path) else {
-                unlink(path)
-                throw .system(operation: "read", path: path, errno: EIO)
-            }
-            let actual = Digest(sha256: raw)
+            let actual = hasher.finalize()
             if actual != checksum {
                 unlink(path)
                 throw .checksumMismatch(url: url, expected: checksum, actual: actual)
             }
         }
-        if filetime >= 0 {
-            var times = [timespec(tv_sec: Int(filetime), tv_nsec: 0), timespec(tv_sec: Int(filetime), tv_nsec: 0)]
+        if let modified = response.header("Last-Modified"), let seconds = Self.httpDate(modified) {
+            var times = [timespec(tv_sec: seconds, tv_nsec: 0), timespec(tv_sec: seconds, tv_nsec: 0)]
             _ = utimensat(AT_FDCWD, path, &times, 0)
         }
         // BuildKit's name for a URL whose path has no last component.
