@@ -76,22 +76,41 @@ private func graph(_ text: String, target: String? = nil, args: [String: String]
         let content = try ContentStore(root: root)
         let cache = try CacheStore(root: root, content: content)
         let key = CacheKey([.init(name: "k", value: "1")])
-        #expect(cache.lookup(key) == nil)
+        #expect(try cache.lookup(key) == nil)
         let empty = CacheRecord(layer: nil, created: "2026-01-01T00:00:00Z")
         try cache.store(empty, for: key)
-        #expect(cache.lookup(key) == empty)
+        #expect(try cache.lookup(key) == empty)
 
         let blob = try content.ingest(bytes: Array("layer".utf8))
-        let withLayer = CacheRecord(layer: .init(digest: blob.digest.description, diffID: blob.digest.description,
-                                                 size: blob.size, mediaType: "application/vnd.oci.image.layer.v1.tar"),
+        let withLayer = CacheRecord(layer: .init(digest: blob.digest, diffID: blob.digest,
+                                                 size: blob.size, mediaType: .ociLayer),
                                     created: "2026-01-01T00:00:00Z")
         let key2 = CacheKey([.init(name: "k", value: "2")])
         try cache.store(withLayer, for: key2)
-        #expect(cache.lookup(key2) == withLayer)
+        #expect(try cache.lookup(key2) == withLayer)
         try content.delete(blob.digest)
-        #expect(cache.lookup(key2) == nil, "a record whose layer is gone is a miss")
+        #expect(try cache.lookup(key2) == nil, "a record whose layer is gone is a miss")
         // No temp files are left behind.
         #expect(try FileManager.default.contentsOfDirectory(atPath: cache.directory).allSatisfy { $0.hasSuffix(".json") })
+    }
+
+    @Test func aDamagedRecordIsAnErrorThatNamesIt() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("sb-cache-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let content = try ContentStore(root: root)
+        let cache = try CacheStore(root: root, content: content)
+        let key = CacheKey([.init(name: "k", value: "bad")])
+        let file = cache.directory + "/" + key.digest.encoded + ".json"
+        for text in [#"{"created":"x","layer":{"digest":"sha256:nothex","diffID":"sha256:00","size":1,"mediaType":"application/vnd.oci.image.layer.v1.tar"}}"#,
+                     #"{"created":"x","layer":{"digest":"sha256:\#(String(repeating: "a", count: 64))","diffID":"sha256:\#(String(repeating: "a", count: 64))","size":1,"mediaType":"text/plain"}}"#,
+                     "{truncated"] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: file))
+            #expect {
+                _ = try cache.lookup(key)
+            } throws: { error in
+                "\(error)".contains(file) && "\(error)".contains("corrupt")
+            }
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import SwiftBuildArchive
 import SwiftBuildOCI
@@ -86,6 +87,83 @@ import SwiftBuildOCI
         let refreshed = try await builder.build(request) { _ in }
         #expect(refreshed.config.digest == result.config.digest)
         #expect(try builder.images.resolve(baseReference)?.digest == result.manifest.digest)
+    }
+
+    /// A fresh CI runner: the base is only in the registry. Words are expanded with the base's ENV (pulled
+    /// before planning), so the image is right and has the same digest as a build where the base was local.
+    @Test func aBaseOnlyInTheRegistryExpandsWordsLikeALocalOne() async throws {
+        let registry = try TestRegistry()
+        defer { registry.stop() }
+        let scratch = try ImageTestDirectory()
+        let (_, busybox) = try Self.seed(registry, scratch: scratch)
+
+        // The base: busybox with ENV APPDIR and a PATH of its own, pushed to the registry.
+        let baseContext = scratch.path + "/base-context"
+        try FileManager.default.createDirectory(atPath: baseContext, withIntermediateDirectories: true)
+        try Data("FROM \(busybox)\nENV APPDIR=/opt/app\nENV PATH=/venv/bin:$PATH\n".utf8)
+            .write(to: URL(fileURLWithPath: baseContext + "/Dockerfile"))
+        let baseName = registry.host + "/base/env:1"
+        let seedBuilder = try Builder(root: scratch.path + "/seed-env")
+        _ = try await seedBuilder.build(BuildRequest(contextDirectory: baseContext, tags: [baseName])) { _ in }
+        let baseReference = try ImageReference(parsing: baseName)
+        _ = try ImagePusher(images: seedBuilder.images, options: RegistryOptions()) { _ in }.push(baseReference, to: baseReference)
+
+        let context = scratch.path + "/context"
+        try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
+        try Data("hello\n".utf8).write(to: URL(fileURLWithPath: context + "/hello.txt"))
+        try Data("""
+            FROM \(baseName)
+            WORKDIR $APPDIR
+            ENV WHERE=$APPDIR/bin
+            ENV PATH=/extra/bin:$PATH
+            COPY hello.txt $APPDIR/
+            RUN test -f /opt/app/hello.txt && test "$(pwd)" = /opt/app
+
+            """.utf8).write(to: URL(fileURLWithPath: context + "/Dockerfile"))
+        func build(_ root: String, noCache: Bool = false) async throws -> (BuildResult, [BuildEvent.Step]) {
+            var request = BuildRequest(contextDirectory: context)
+            request.sourceDateEpoch = 1_700_000_000
+            request.noCache = noCache
+            let steps = Collected<BuildEvent.Step>()
+            let result = try await Builder(root: root).build(request) { event in
+                if case .stepPlanned(let step) = event { steps.append(step) }
+            }
+            return (result, steps.all)
+        }
+
+        // An empty root: the base is pulled while resolving ("load metadata"), before any word is expanded.
+        let cold = scratch.path + "/cold"
+        let (fresh, steps) = try await build(cold)
+        #expect(steps.first?.text == "load metadata for \(baseName)")
+        #expect(steps.first?.label == "internal")
+        let config = fresh.imageConfig.config
+        #expect(config.workingDir == "/opt/app")
+        #expect(config.env?.contains("WHERE=/opt/app/bin") == true)
+        #expect(config.env?.contains("PATH=/extra/bin:/venv/bin:\(TestImages.path)") == true)
+        let bundle = scratch.path + "/bundle"
+        try runImageTool("/usr/bin/umoci", ["unpack", "--image",
+                                             try Self.layout(root: cold, manifest: fresh.manifest, in: scratch) + ":latest",
+                                             bundle])
+        #expect(FileManager.default.fileExists(atPath: bundle + "/rootfs/opt/app/hello.txt"))
+        #expect(!FileManager.default.fileExists(atPath: bundle + "/rootfs/hello.txt"))
+
+        // The same root again (the base now local), and another root that pulled the base first: one digest.
+        #expect(try await build(cold, noCache: true).0.manifest.digest == fresh.manifest.digest)
+        let warm = scratch.path + "/warm"
+        let warmImages = try ImageStore(root: warm, content: try ContentStore(root: warm))
+        _ = try ImagePuller(images: warmImages, options: RegistryOptions()).pull(baseReference)
+        let (local, localSteps) = try await build(warm)
+        #expect(local.manifest.digest == fresh.manifest.digest)
+        #expect(localSteps.first?.text == "load metadata for \(baseName)")
+    }
+
+    /// An OCI layout of one image of `root`'s store, for umoci.
+    static func layout(root: String, manifest: Descriptor, in scratch: ImageTestDirectory) throws -> String {
+        let content = try ContentStore(root: root)
+        let layout = scratch.path + "/layout-\(manifest.digest.encoded.prefix(12))"
+        try OCIArchiveExporter.write(images: [(manifest, [try ImageReference(parsing: "localhost/out:latest")])],
+                                     content: content, to: layout, tar: false)
+        return layout
     }
 
     /// `swiftbuild build --push`, `push` and `pull` through the executable, credentials from $DOCKER_CONFIG.
@@ -305,10 +383,11 @@ import SwiftBuildOCI
     }
 }
 
-/// Progress lines collected from transfer threads.
-final class Lines: @unchecked Sendable {
-    private let lock = NSLock()
-    private var lines: [String] = []
-    func append(_ line: String) { lock.withLock { lines.append(line) } }
-    var all: [String] { lock.withLock { lines } }
+/// Values collected from other threads (progress lines, events).
+final class Collected<Element: Sendable>: Sendable {
+    private let values = Mutex<[Element]>([])
+    func append(_ value: Element) { values.withLock { $0.append(value) } }
+    var all: [Element] { values.withLock { $0 } }
 }
+
+typealias Lines = Collected<String>

@@ -13,10 +13,14 @@ public struct BuildError: Error, Sendable, CustomStringConvertible {
     public var outputTail: [String]
     /// The Dockerfile excerpt for a Dockerfile error.
     public var excerpt: String?
+    /// The error underneath (a system call's, the registry's, the sandbox's), kept whole for `--debug`.
+    public var cause: (any Error)?
 
     public init(_ message: String, fileName: String = "Dockerfile", range: SourceRange? = nil,
-                instruction: String? = nil, outputTail: [String] = [], excerpt: String? = nil) {
+                instruction: String? = nil, outputTail: [String] = [], excerpt: String? = nil,
+                cause: (any Error)? = nil) {
         self.message = message
+        self.cause = cause
         self.fileName = fileName
         self.range = range
         self.instruction = instruction
@@ -37,8 +41,22 @@ public struct BuildError: Error, Sendable, CustomStringConvertible {
         return text
     }
 
+    /// The chain of causes, outermost first: this error's text, then each underlying error with its type, as
+    /// `--debug` prints it.
+    public var causeChain: [String] {
+        var lines = [description]
+        var next = cause
+        var depth = 0
+        while let error = next, depth < 16 {
+            lines.append("caused by (\(type(of: error))): \(error)")
+            next = (error as? BuildError)?.cause
+            depth += 1
+        }
+        return lines
+    }
+
     init(dockerfile error: DockerfileError, fileName: String, source: [UInt8]) {
-        self.init(error.message, fileName: fileName, range: error.range)
+        self.init(error.message, fileName: fileName, range: error.range, cause: error)
         let full = error.formatted(fileName: fileName, source: source)
         let header = error.formatted(fileName: fileName)
         if full.count > header.count { excerpt = String(full.dropFirst(header.count)).trimmingCharacters(in: .newlines) }

@@ -24,7 +24,8 @@ public enum BuildEvent: Sendable, Equatable {
         public var id: Int
         /// `stage-name` or the stage index.
         public var stage: String
-        /// 1-based position within the stage, and the stage's step count (FROM included).
+        /// 1-based position within the stage, and the stage's step count (FROM included); 0 for a step of the
+        /// build itself (`[internal] load metadata for …`), which belongs to no stage.
         public var index: Int
         public var count: Int
         /// The instruction as written (first line), e.g. `RUN make`.
@@ -37,5 +38,8 @@ public enum BuildEvent: Sendable, Equatable {
             self.count = count
             self.text = text
         }
+
+        /// What progress shows in brackets: `stage 2/5`, or `internal` for a step of the build itself.
+        public var label: String { count > 0 ? "\(stage) \(index)/\(count)" : stage }
     }
 }

@@ -31,6 +31,8 @@ final class BuildRun: Sendable {
     let context: BuildContext
     let fileName: String
     let platform: Platform
+    /// Every image the build names, resolved before planning: cache keys and content use the same digests.
+    let images: ImageResolver
     let events: @Sendable (BuildEvent) -> Void
     /// The build's time for history entries: SOURCE_DATE_EPOCH when given.
     let now: String
@@ -42,10 +44,11 @@ final class BuildRun: Sendable {
     let usedRecords = Mutex<[String: CacheRecord]>([:])
     /// Layers of imported records that hit, not fetched yet (by layer digest): fetched only when a step
     /// unpacks them, the image is written, or the cache is exported.
-    let pendingLayers = Mutex<[String: (layer: CacheRecord.Layer, location: CacheLocation)]>([:])
+    let pendingLayers = Mutex<[Digest: (layer: CacheRecord.Layer, location: CacheLocation)]>([:])
 
     init(builder: Builder, request: BuildRequest, graph: BuildGraph, plan: StepPlan, context: BuildContext,
-         fileName: String, platform: Platform, events: @escaping @Sendable (BuildEvent) -> Void) throws {
+         fileName: String, platform: Platform, images: ImageResolver,
+         events: @escaping @Sendable (BuildEvent) -> Void) throws {
         self.builder = builder
         self.request = request
         self.graph = graph
@@ -53,6 +56,7 @@ final class BuildRun: Sendable {
         self.context = context
         self.fileName = fileName
         self.platform = platform
+        self.images = images
         self.events = events
         checksums = try ContextChecksum(root: builder.root)
         let seconds = request.sourceDateEpoch ?? Int64(Date().timeIntervalSince1970)
@@ -78,7 +82,7 @@ final class BuildRun: Sendable {
     /// whose blob is missing counts as a miss until the blob arrives); its layer is fetched later, when needed.
     func importedRecord(_ key: CacheKey) throws -> CacheRecord? {
         guard let (record, location) = imported[key.digest.description] else { return nil }
-        if let layer = record.layer, let digest = try? Digest(parsing: layer.digest), !builder.content.has(digest) {
+        if let layer = record.layer, !builder.content.has(layer.digest) {
             pendingLayers.withLock { $0[layer.digest] = (layer, location) }
         }
         try builder.cache.store(record, for: key)
@@ -86,7 +90,7 @@ final class BuildRun: Sendable {
     }
 
     /// Fetches the imported layers among `digests` that are not in the content store yet.
-    func ensureLayers(_ digests: [String]) throws {
+    func ensureLayers(_ digests: [Digest]) throws {
         let exchange = CacheExchange(content: builder.content, registry: request.registry)
         for digest in digests {
             guard let (layer, location) = pendingLayers.withLock({ $0[digest] }) else { continue }
@@ -95,26 +99,34 @@ final class BuildRun: Sendable {
         }
     }
 
-    /// Runs every needed stage; returns the target's state.
+    /// Runs every needed stage, each as soon as the stages it reads are done (not in levels): a stage waits
+    /// only for its own dependencies. Returns the target's state.
     func execute() async throws -> StageState {
-        var level: [Int: Int] = [:]
-        for node in graph.nodes {
-            let index = node.stage.stage.index
-            level[index] = 1 + (node.dependencies.compactMap { level[$0] }.max() ?? 0)
-        }
-        var done: [Int: StageState] = [:]
-        for l in Set(level.values).sorted() {
-            let batch = graph.nodes.filter { level[$0.stage.stage.index] == l }
-            let inputs = done
-            try await withThrowingTaskGroup(of: (Int, StageState).self) { group in
-                for node in batch {
-                    group.addTask { (node.stage.stage.index, try await self.runStage(node, inputs)) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var tasks: [Int: Task<StageState, any Error>] = [:]
+            // Nodes come in dependency order, so every dependency's task exists when a stage's task is made.
+            for node in graph.nodes {
+                let dependencies = node.dependencies.compactMap { index in tasks[index].map { (index, $0) } }
+                let task = Task { () async throws -> StageState in
+                    var inputs: [Int: StageState] = [:]
+                    for (index, dependency) in dependencies { inputs[index] = try await dependency.value }
+                    return try await self.runStage(node, inputs)
                 }
-                for try await (index, state) in group { done[index] = state }
+                tasks[node.stage.stage.index] = task
+                group.addTask {
+                    try await withTaskCancellationHandler { _ = try await task.value } onCancel: { task.cancel() }
+                }
             }
+            // The first failure cancels the other stages.
+            do {
+                try await group.waitForAll()
+            } catch {
+                for task in tasks.values { task.cancel() }
+                throw error
+            }
+            guard let final = tasks[graph.target] else { throw BuildError("the target stage was not planned") }
+            return try await final.value
         }
-        guard let final = done[graph.target] else { throw BuildError("the target stage was not built") }
-        return final
     }
 
     // MARK: - Stages
@@ -152,9 +164,13 @@ final class BuildRun: Sendable {
             let started = clock.now
             events(.stepStarted(id: id))
             do {
-                let bytes = try await runStep(step, &state, node: node, stages: stages, stepID: id)
-                if bytes != nil || !isFilesystemStep(step.instruction) {
-                    events(.stepFinished(id: id, seconds: (clock.now - started).seconds, key: state.key, layerBytes: bytes ?? nil))
+                switch try await runStep(step, &state, node: node, stages: stages, stepID: id) {
+                case .cached:
+                    break  // `stepCached` was sent
+                case .configured:
+                    events(.stepFinished(id: id, seconds: (clock.now - started).seconds, key: state.key, layerBytes: nil))
+                case .built(let bytes):
+                    events(.stepFinished(id: id, seconds: (clock.now - started).seconds, key: state.key, layerBytes: bytes))
                 }
             } catch {
                 let e = wrap(error, range: step.node.range, instruction: StepPlan.firstLine(step.node.original))
@@ -198,61 +214,13 @@ final class BuildRun: Sendable {
             next.editor.cmdSetInStage = false
             return next
         case .image(let name):
-            let image = try resolveImage(name, stepID: stepID)
+            let image = try images.image(name)
             let layers = zip(image.layers, image.diffIDs).map { LayerRef(descriptor: $0, diffID: $1) }
             var config = image.config
             let history = config.history ?? []
             config.history = nil
             return StageState(layers: layers, editor: ConfigEditor(base: config), history: history,
                               key: CacheKey([.init(name: "image", value: image.manifestDescriptor.digest.description)]).digest)
-        }
-    }
-
-    /// An image a FROM, COPY --from or mount names; registry pull progress goes to step `stepID`'s output.
-    func resolveImage(_ name: String, stepID: Int? = nil) throws -> Image {
-        switch request.buildContexts[name.lowercased()] {
-        case .ociLayout(let path, let tag, let digest):
-            return try image(fromLayout: path, tag: tag, digest: digest)
-        case .dockerImage(let ref):
-            return try resolveStoredImage(ref, stepID: stepID)
-        case .directory(let path):
-            throw BuildError("build context \(name) is a directory (\(path)): it can be used with COPY --from, not FROM")
-        case nil:
-            return try resolveStoredImage(name, stepID: stepID)
-        }
-    }
-
-    /// A FROM name: the local store first; the registry when the name is not stored (then it is pulled and
-    /// tagged), or, with `--pull`, when the registry's digest for the tag differs from the stored one.
-    /// A pinned digest that is stored is used without asking the registry.
-    func resolveStoredImage(_ name: String, stepID: Int? = nil) throws -> Image {
-        let reference: ImageReference
-        do { reference = try ImageReference(parsing: name) } catch {
-            throw BuildError("invalid image reference \"\(name)\": \(error)")
-        }
-        let stored = try builder.images.resolve(reference)
-        guard let options = request.registry else {
-            guard let stored else {
-                throw BuildError("failed to resolve source metadata for \(reference): not found in the local image "
-                                 + "store (load it with `swiftbuild load -i ARCHIVE`)")
-            }
-            return try builder.images.image(stored, platform: platform)
-        }
-        if let stored, !request.pull || reference.digest != nil {
-            return try builder.images.image(stored, platform: platform)
-        }
-        let events = self.events
-        let puller = ImagePuller(images: builder.images, options: options) { line in
-            if let stepID { events(.stepOutput(id: stepID, bytes: Array((line + "\n").utf8))) }
-        }
-        do {
-            if let stored, try puller.currentDescriptor(of: reference).digest == stored.digest {
-                return try builder.images.image(stored, platform: platform)
-            }
-            let pulled = try puller.pull(reference, platform: platform)
-            return try builder.images.image(pulled, platform: platform)
-        } catch {
-            throw BuildError("failed to resolve source metadata for \(reference): \(error)")
         }
     }
 
@@ -273,10 +241,19 @@ final class BuildRun: Sendable {
 
     // MARK: - Steps
 
-    /// Runs one step; returns the layer size for a step that produced a layer, nil for a cache hit or a
-    /// metadata step (events for hits are sent here).
+    /// How a step ended.
+    enum StepOutcome: Equatable {
+        /// A metadata step (ENV, LABEL, CMD, …): the config changed, no layer.
+        case configured
+        /// The step's record came from the cache (local or imported); nothing ran.
+        case cached
+        /// The step ran: its layer's compressed size, 0 when it changed no file (an empty layer).
+        case built(layerBytes: Int64)
+    }
+
+    /// Runs one step (events for cache hits are sent here).
     func runStep(_ step: ResolvedStep, _ state: inout StageState, node: BuildGraph.Node,
-                 stages: [Int: StageState], stepID: Int) async throws -> Int64?? {
+                 stages: [Int: StageState], stepID: Int) async throws -> StepOutcome {
         let instruction = step.instruction
         guard isFilesystemStep(instruction) else {
             _ = state.editor.apply(instruction)
@@ -284,7 +261,7 @@ final class BuildRun: Sendable {
             // its layers), so a rebuild whose layers all come from the cache gives the same image.
             state.history.append(.init(created: state.history.last?.created ?? now,
                                        createdBy: state.editor.history(for: instruction), emptyLayer: true))
-            return .some(nil)
+            return .configured
         }
         if case .workdir = instruction { _ = state.editor.apply(instruction) }
 
@@ -297,26 +274,25 @@ final class BuildRun: Sendable {
             apply(record, to: &state, step: step)
             state.key = key.digest
             events(.stepCached(id: stepID, key: key.digest))
-            return nil
+            return .cached
         }
 
         let layer = try await execute(step, state: state, node: node, stages: stages, stepID: stepID)
         let record = CacheRecord(layer: layer.map {
-            .init(digest: $0.descriptor.digest.description, diffID: $0.diffID.description, size: $0.descriptor.size,
-                  mediaType: $0.descriptor.mediaType.rawValue)
+            .init(digest: $0.descriptor.digest, diffID: $0.diffID, size: $0.descriptor.size,
+                  mediaType: $0.descriptor.mediaType)
         }, created: now)
         try builder.cache.store(record, for: key)
         usedRecords.withLock { $0[key.digest.description] = record }
         apply(record, to: &state, step: step)
         state.key = key.digest
-        return .some(layer?.descriptor.size ?? 0)
+        return .built(layerBytes: layer?.descriptor.size ?? 0)
     }
 
     func apply(_ record: CacheRecord, to state: inout StageState, step: ResolvedStep) {
         let createdBy = state.editor.history(for: step.instruction, arguments: runArguments(step))
-        if let l = record.layer, let digest = try? Digest(parsing: l.digest), let diffID = try? Digest(parsing: l.diffID) {
-            state.layers.append(LayerRef(descriptor: Descriptor(mediaType: MediaType(rawValue: l.mediaType),
-                                                                digest: digest, size: l.size), diffID: diffID))
+        if let layer = record.layer {
+            state.layers.append(LayerRef(descriptor: layer.descriptor, diffID: layer.diffID))
             state.history.append(.init(created: record.created, createdBy: createdBy))
         } else {
             state.history.append(.init(created: record.created, createdBy: createdBy, emptyLayer: true))
@@ -387,7 +363,7 @@ final class BuildRun: Sendable {
                let state = stages[dep] {
                 return "stage:\(state.key) " + sourcePaths.joined(separator: " ")
             }
-            let image = try resolveImage(from)
+            let image = try images.image(from)
             return "image:\(image.manifestDescriptor.digest) " + sourcePaths.joined(separator: " ")
         }
         return try checksums.checksum(source: .context(context), sources: sourcePaths, excludes: excludes).description
@@ -439,7 +415,7 @@ final class BuildRun: Sendable {
 
     /// The unpacked snapshots of `layers`, top first.
     func unpacked(_ layers: [LayerRef]) async throws -> [String] {
-        try ensureLayers(layers.map(\.descriptor.digest.description))
+        try ensureLayers(layers.map(\.descriptor.digest))
         var lowers: [String] = []
         for layer in layers.reversed() {
             lowers.append(try await builder.snapshots.unpacked(layer: layer.descriptor.digest,
@@ -463,7 +439,7 @@ final class BuildRun: Sendable {
            let state = stages[dep] {
             return state.layers
         }
-        let image = try resolveImage(from)
+        let image = try images.image(from)
         return zip(image.layers, image.diffIDs).map { LayerRef(descriptor: $0, diffID: $1) }
     }
 

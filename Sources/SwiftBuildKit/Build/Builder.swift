@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SwiftBuildArchive
 import SwiftBuildDockerfile
 import SwiftBuildOCI
@@ -62,12 +63,12 @@ public final class Builder: Sendable {
             arguments["SOURCE_DATE_EPOCH"] = String(epoch)
         }
 
-        let images = self.images
-        let graph: BuildGraph
-        switch Self.plan(source: source, request: request, arguments: arguments, host: host,
-                         targetPlatform: targetPlatform, images: images) {
-        case .success(let planned): graph = planned
-        case .failure(let error): throw BuildError(dockerfile: error, fileName: fileName, source: source)
+        // Tag names are checked before any work is done.
+        var tags: [ImageReference] = []
+        for name in request.tags {
+            do { tags.append(try ImageReference(parsing: name)) } catch {
+                throw BuildError("invalid tag \"\(name)\": \(error)", cause: error)
+            }
         }
 
         let context: BuildContext
@@ -76,14 +77,29 @@ public final class Builder: Sendable {
                                                                  contextDirectory: request.contextDirectory)
             context = try BuildContext(directory: request.contextDirectory, excludePatterns: excludes)
         } catch {
-            throw BuildError("failed to read the build context \(request.contextDirectory): \(error)")
+            throw BuildError("failed to read the build context \(request.contextDirectory): \(error)", cause: error)
         }
 
-        let plan = StepPlan(graph: graph)
+        // Resolve, then plan: every image the build names is resolved (pulled if missing) before the stages
+        // that use it are expanded, so words see the real base environments.
+        let platform = Platform(targetPlatform)
+        let nextID = Mutex(1)
+        let resolver = ImageResolver(builder: self, request: request, platform: platform, progress: .init(
+            planned: { name in
+                let id = nextID.withLock { id in defer { id += 1 }; return id }
+                events(.stepPlanned(.init(id: id, stage: "internal", index: 0, count: 0,
+                                          text: "load metadata for \(name)")))
+                return id
+            },
+            events: events))
+        let graph = try await Self.plan(source: source, fileName: fileName, request: request, arguments: arguments,
+                                        host: host, targetPlatform: targetPlatform, resolver: resolver)
+
+        let plan = StepPlan(graph: graph, firstID: nextID.withLock { $0 })
         for step in plan.allSteps { events(.stepPlanned(step)) }
 
         let run = try BuildRun(builder: self, request: request, graph: graph, plan: plan, context: context,
-                           fileName: fileName, platform: Platform(targetPlatform), events: events)
+                               fileName: fileName, platform: platform, images: resolver, events: events)
         let final = try await run.execute()
 
         // The image: config and manifest as canonical JSON in the content store.
@@ -98,15 +114,10 @@ public final class Builder: Sendable {
             labels[k] = v
             config.config.labels = labels
         }
-        try run.ensureLayers(final.layers.map(\.descriptor.digest.description))
+        try run.ensureLayers(final.layers.map(\.descriptor.digest))
         let written = try ImageWriter.write(config: config, layers: final.layers.map(\.descriptor),
                                            annotations: request.annotations.isEmpty ? nil : request.annotations, into: content)
-        var tags: [ImageReference] = []
-        for name in request.tags {
-            let ref = try ImageReference(parsing: name)
-            try images.tag(ref, manifest: written.manifestDescriptor)
-            tags.append(ref)
-        }
+        for tag in tags { try images.tag(tag, manifest: written.manifestDescriptor) }
         let exporter = ImageExporter(content: content, scratch: scratch)
         for output in request.outputs {
             do {
@@ -117,7 +128,7 @@ public final class Builder: Sendable {
         }
         if !request.cacheTo.isEmpty {
             let all = run.usedRecords.withLock { $0 }
-            let finalLayers = Set(final.layers.map(\.descriptor.digest.description))
+            let finalLayers = Set(final.layers.map(\.descriptor.digest))
             let exchange = CacheExchange(content: content, registry: request.registry)
             for target in request.cacheTo {
                 // min: the records whose layer is in the final image (and steps that changed nothing).
@@ -133,22 +144,45 @@ public final class Builder: Sendable {
 }
 
 extension Builder {
-    /// Dockerfile → typed stages → the graph of stages the target needs.
-    static func plan(source: [UInt8], request: BuildRequest, arguments: [String: String], host: BuildPlatform,
-                     targetPlatform: BuildPlatform, images: ImageStore) -> Result<BuildGraph, DockerfileError> {
-        do throws(DockerfileError) {
-            let definition = try BuildDefinition(DockerfileParser().parse(bytes: source))
-            let resolver = StageResolver(definition: definition, buildArguments: arguments, buildPlatform: host,
-                                         targetPlatform: targetPlatform)
-            return .success(try BuildGraph(definition: definition, target: request.target, resolver: resolver,
-                                           namedContexts: Set(request.buildContexts.keys)) { name in
-                guard let ref = try? ImageReference(parsing: name),
-                      let image = try? images.image(ref, platform: Platform(targetPlatform)) else { return [] }
-                return ConfigEditor(base: image.config).environment
-            })
-        } catch {
-            return .failure(error)
+    /// How many rounds of resolving and planning a build may take: each round resolves the images the last
+    /// plan named and not yet resolved (bases first, then `--from` images), and plans again with them.
+    static let planningRounds = 16
+
+    /// Dockerfile → typed stages → the graph of stages the target needs, expanded with the environments of
+    /// the images the resolver resolved. Images are resolved in rounds until the plan names no new one; a
+    /// name that failed to resolve is an error only if the final plan still needs it.
+    static func plan(source: [UInt8], fileName: String, request: BuildRequest, arguments: [String: String],
+                     host: BuildPlatform, targetPlatform: BuildPlatform,
+                     resolver: ImageResolver) async throws -> BuildGraph {
+        func graph() throws -> BuildGraph {
+            do throws(DockerfileError) {
+                let definition = try BuildDefinition(DockerfileParser().parse(bytes: source))
+                let stageResolver = StageResolver(definition: definition, buildArguments: arguments,
+                                                  buildPlatform: host, targetPlatform: targetPlatform)
+                return try BuildGraph(definition: definition, target: request.target, resolver: stageResolver,
+                                      namedContexts: Set(request.buildContexts.keys)) { name in
+                    resolver.resolvedImage(name).map { ConfigEditor(base: $0.config).environment } ?? []
+                }
+            } catch {
+                throw BuildError(dockerfile: error, fileName: fileName, source: source)
+            }
         }
+        var planned = try graph()
+        for _ in 0..<planningRounds {
+            // Bases first: their ENV changes how the rest expands, `--from` names included.
+            let bases = planned.baseImages.filter { !resolver.isSettled($0) }
+            let inputs = planned.inputImages.filter { resolver.isImage($0) && !resolver.isSettled($0) }
+            if bases.isEmpty && inputs.isEmpty {
+                for name in planned.baseImages + planned.inputImages where resolver.isImage(name) {
+                    _ = try resolver.image(name)
+                }
+                return planned
+            }
+            await resolver.resolve(bases.isEmpty ? inputs : bases)
+            try Task.checkCancellation()
+            planned = try graph()
+        }
+        throw BuildError("the Dockerfile names new images in every round of planning (after \(planningRounds) rounds)")
     }
 }
 
@@ -168,8 +202,8 @@ struct StepPlan: Sendable {
     var ids: [Int: (from: Int, steps: [Int])] = [:]
     var allSteps: [BuildEvent.Step] = []
 
-    init(graph: BuildGraph) {
-        var next = 1
+    init(graph: BuildGraph, firstID: Int = 1) {
+        var next = firstID
         for node in graph.nodes {
             let stage = node.stage.stage
             let label = stage.name ?? "stage-\(stage.index)"

@@ -48,9 +48,14 @@ public enum NamedContext: Sendable, Equatable {
     }
 }
 
-extension BuildRun {
-    /// The image a named OCI-layout context holds: its blobs are verified into the content store.
-    func image(fromLayout path: String, tag: String?, digest: Digest?) throws -> Image {
+/// An image in an OCI layout directory (a named context `oci-layout://`): its blobs are verified into the
+/// content store.
+struct OCILayoutSource {
+    let path: String
+    let content: ContentStore
+    let images: ImageStore
+
+    func image(tag: String?, digest: Digest?, platform: Platform) throws -> Image {
         guard let data = FileManager.default.contents(atPath: path + "/index.json") else {
             throw BuildError("build context \(path): not an OCI layout (no index.json)")
         }
@@ -65,20 +70,20 @@ extension BuildRun {
             throw BuildError("build context \(path): no image \(digest?.description ?? tag ?? "") in the layout")
         }
         func ingest(_ d: Descriptor) throws {
-            if !builder.content.has(d.digest) {
-                try builder.content.ingest(file: path + "/blobs/sha256/" + d.digest.encoded, expected: d.digest,
-                                           expectedSize: d.size)
+            if !content.has(d.digest) {
+                try content.ingest(file: path + "/blobs/sha256/" + d.digest.encoded, expected: d.digest,
+                                   expectedSize: d.size)
             }
         }
         if descriptor.mediaType.isIndex {
             try ingest(descriptor)
-            let nested = try CanonicalJSON.decode(ImageIndex.self, from: try builder.content.read(descriptor.digest))
+            let nested = try CanonicalJSON.decode(ImageIndex.self, from: try content.read(descriptor.digest))
             descriptor = try PlatformSelector.select(from: nested.manifests, platform: platform)
         }
         try ingest(descriptor)
-        let manifest = try CanonicalJSON.decode(ImageManifest.self, from: try builder.content.read(descriptor.digest))
+        let manifest = try CanonicalJSON.decode(ImageManifest.self, from: try content.read(descriptor.digest))
         try ingest(manifest.config)
         for layer in manifest.layers { try ingest(layer) }
-        return try builder.images.image(descriptor, platform: platform)
+        return try images.image(descriptor, platform: platform)
     }
 }

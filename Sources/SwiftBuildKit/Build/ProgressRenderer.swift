@@ -39,7 +39,7 @@ public final class ProgressRenderer: @unchecked Sendable {
             steps[step.id] = step
         case .stepStarted(let id):
             guard let s = steps[id] else { return }
-            write("#\(id) [\(s.stage) \(s.index)/\(s.count)] \(s.text)\n")
+            write("#\(id) [\(s.label)] \(s.text)\n")
 
         case .stepCacheKey(let id, let key):
             guard showCacheKeys else { return }
@@ -127,7 +127,7 @@ public final class ProgressRenderer: @unchecked Sendable {
             case .done(let s): status = String(format: "DONE %.1fs", s)
             case .failed(let s): status = String(format: "ERROR %.1fs", s)
             }
-            text += "[\(step.stage) \(step.index)/\(step.count)] \(step.text.prefix(70)) \(status)\n"
+            text += "[\(step.label)] \(step.text.prefix(70)) \(status)\n"
             lines += 1
             for line in recentOutput[id] ?? [] {
                 text += "  > " + line.prefix(100) + "\n"

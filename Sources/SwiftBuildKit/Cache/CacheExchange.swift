@@ -136,9 +136,9 @@ struct CacheExchange: Sendable {
 
     /// Brings an imported record's layer blob into the content store (verified against its digest).
     func fetch(_ layer: CacheRecord.Layer, from location: CacheLocation) throws {
-        let digest = try Digest(parsing: layer.digest)
+        let digest = layer.digest
         if content.has(digest) { return }
-        let descriptor = Descriptor(mediaType: MediaType(rawValue: layer.mediaType), digest: digest, size: layer.size)
+        let descriptor = layer.descriptor
         switch location {
         case .local(let directory):
             do {

@@ -35,13 +35,11 @@ enum CacheFormat {
     static func encode(_ records: [String: CacheRecord]) throws -> (manifest: [UInt8], config: [UInt8], layers: [Descriptor]) {
         let entries = records.keys.sorted().compactMap { key in records[key].map { Config.Entry(key: key, record: $0) } }
         let config = try CanonicalJSON.encode(Config(version: 1, records: entries))
-        var seen: Set<String> = []
+        var seen: Set<Digest> = []
         var layers: [Descriptor] = []
         for entry in entries {
-            guard let layer = entry.record.layer, !seen.contains(layer.digest),
-                  let digest = try? Digest(parsing: layer.digest) else { continue }
-            seen.insert(layer.digest)
-            layers.append(Descriptor(mediaType: MediaType(rawValue: layer.mediaType), digest: digest, size: layer.size))
+            guard let layer = entry.record.layer, seen.insert(layer.digest).inserted else { continue }
+            layers.append(layer.descriptor)
         }
         let manifest = Manifest(schemaVersion: 2, mediaType: MediaType.ociManifest.rawValue, artifactType: artifactType,
                                 config: Descriptor(mediaType: MediaType(rawValue: configMediaType),

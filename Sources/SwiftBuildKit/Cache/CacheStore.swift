@@ -6,11 +6,53 @@ import Glibc
 
 /// What a cached step produced: a layer (or nothing, for a step that changed no file) and when.
 public struct CacheRecord: Sendable, Codable, Equatable {
+    /// A layer: typed values, checked when a record is decoded (a malformed digest fails the decoding).
     public struct Layer: Sendable, Codable, Equatable {
-        public var digest: String
-        public var diffID: String
+        public var digest: Digest
+        public var diffID: Digest
         public var size: Int64
-        public var mediaType: String
+        public var mediaType: MediaType
+
+        public init(digest: Digest, diffID: Digest, size: Int64, mediaType: MediaType) {
+            self.digest = digest
+            self.diffID = diffID
+            self.size = size
+            self.mediaType = mediaType
+        }
+
+        /// The layer blob's descriptor.
+        public var descriptor: Descriptor { Descriptor(mediaType: mediaType, digest: digest, size: size) }
+
+        private enum CodingKeys: String, CodingKey { case digest, diffID, size, mediaType }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            func decodeDigest(_ key: CodingKeys) throws -> Digest {
+                let text = try c.decode(String.self, forKey: key)
+                do { return try Digest(parsing: text) } catch {
+                    throw DecodingError.dataCorruptedError(forKey: key, in: c, debugDescription: error.description)
+                }
+            }
+            digest = try decodeDigest(.digest)
+            diffID = try decodeDigest(.diffID)
+            size = try c.decode(Int64.self, forKey: .size)
+            guard size >= 0 else {
+                throw DecodingError.dataCorruptedError(forKey: .size, in: c, debugDescription: "negative layer size \(size)")
+            }
+            mediaType = try c.decode(MediaType.self, forKey: .mediaType)
+            guard mediaType.layerCompression != nil else {
+                throw DecodingError.dataCorruptedError(forKey: .mediaType, in: c,
+                                                       debugDescription: "\(mediaType) is not a layer media type")
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(digest.description, forKey: .digest)
+            try c.encode(diffID.description, forKey: .diffID)
+            try c.encode(size, forKey: .size)
+            try c.encode(mediaType, forKey: .mediaType)
+        }
     }
     /// Nil for a step that changed nothing (an `empty_layer` history entry).
     public var layer: Layer?
@@ -33,13 +75,16 @@ public struct CacheStore: Sendable {
 
     func path(_ key: CacheKey) -> String { directory + "/" + key.digest.encoded + ".json" }
 
-    /// The record of a key, if present and its layer is still in the content store.
-    public func lookup(_ key: CacheKey) -> CacheRecord? {
-        guard let data = FileManager.default.contents(atPath: path(key)),
-              let record = try? JSONDecoder().decode(CacheRecord.self, from: data) else { return nil }
-        if let layer = record.layer {
-            guard let digest = try? Digest(parsing: layer.digest), content.has(digest) else { return nil }
+    /// The record of a key, if present and its layer is still in the content store. A record that is there
+    /// but unreadable is an error that names its file (records are written atomically, so it was damaged).
+    public func lookup(_ key: CacheKey) throws(CacheStoreError) -> CacheRecord? {
+        let file = path(key)
+        guard let data = FileManager.default.contents(atPath: file) else { return nil }
+        let record: CacheRecord
+        do { record = try JSONDecoder().decode(CacheRecord.self, from: data) } catch {
+            throw .corruptRecord(file, error)
         }
+        if let layer = record.layer, !content.has(layer.digest) { return nil }
         touch(key)
         return record
     }
@@ -74,9 +119,13 @@ public struct CacheStore: Sendable {
 
 public enum CacheStoreError: Error, CustomStringConvertible {
     case system(String, String, Int32)
+    /// A record file that does not decode (its path, and the decoder's error).
+    case corruptRecord(String, any Error)
 
     public var description: String {
         switch self {
+        case .corruptRecord(let path, let error):
+            return "cache store: record \(path) is corrupt (\(error)); remove it, or run `swiftbuild prune`"
         case .system(let call, let path, let code):
             return "cache store: \(call) \(path): \(String(cString: strerror(code)))"
         }

@@ -113,6 +113,17 @@ public struct BuildGraph: Sendable, Equatable {
         }
     }
 
+    /// The images the needed stages start from, in stage order.
+    public var baseImages: [String] {
+        nodes.compactMap { node in
+            if case .image(let name) = node.base { return name }
+            return nil
+        }
+    }
+
+    /// The images `COPY --from` and `RUN --mount=from=` read, in stage order.
+    public var inputImages: [String] { nodes.flatMap(\.imageInputs) }
+
     /// The node of a stage index, if the build needs that stage.
     public func node(_ index: Int) -> Node? { nodes.first { $0.stage.stage.index == index } }
 }

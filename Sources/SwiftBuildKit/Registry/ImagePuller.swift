@@ -53,7 +53,7 @@ public struct ImagePuller: Sendable {
         // Blobs first, the manifest last: a stored manifest always has its blobs.
         let content = images.content
         let progress = self.progress
-        try BoundedParallel.forEach([manifest.config] + manifest.layers, limit: options.parallelTransfers) { blob in
+        try BlockingExecutor.shared.forEach([manifest.config] + manifest.layers, limit: options.parallelTransfers) { blob in
             if !content.has(blob.digest) { progress("pulling \(blob.digest) (\(blob.size) bytes)") }
             try client.fetchBlob(repository: repository, blob, into: content)
         }

@@ -56,7 +56,7 @@ public struct ImagePusher: Sendable {
         let content = images.content
         let progress = self.progress
         let sources = mountSources(domain: client.domain, excluding: repository)
-        try BoundedParallel.forEach([manifest.config] + manifest.layers, limit: options.parallelTransfers) { blob in
+        try BlockingExecutor.shared.forEach([manifest.config] + manifest.layers, limit: options.parallelTransfers) { blob in
             switch try client.pushBlob(repository: repository, blob, from: content, mountFrom: sources[blob.digest]) {
             case .present: break
             case .mounted(let from): progress("mounted \(blob.digest) from \(from)")

@@ -98,11 +98,17 @@ public struct StorageManager: Sendable {
             let key = String(name.dropLast(5))
             let st = Self.stat(path)
             var reason = "step cache (no layer)"
-            if let data = FileManager.default.contents(atPath: path),
-               let record = try? JSONDecoder().decode(CacheRecord.self, from: data), let layer = record.layer {
-                inv.recordBlobs[layer.digest, default: 0] += 1
-                inv.recordLayer[key] = layer.digest
-                reason = "step cache, layer \(layer.digest.prefix(19))…"
+            if let data = FileManager.default.contents(atPath: path) {
+                // A corrupt record is listed (and pruned) like any other; a build names it as an error.
+                if let record = try? JSONDecoder().decode(CacheRecord.self, from: data) {
+                    if let layer = record.layer {
+                        inv.recordBlobs[layer.digest.description, default: 0] += 1
+                        inv.recordLayer[key] = layer.digest.description
+                        reason = "step cache, layer \(layer.digest.description.prefix(19))…"
+                    }
+                } else {
+                    reason = "step cache (corrupt record)"
+                }
             }
             inv.items.append(StorageItem(kind: .cacheRecord, name: key, path: path, size: st?.size ?? 0,
                                          lastUsed: st?.mtime ?? 0, reason: reason))
