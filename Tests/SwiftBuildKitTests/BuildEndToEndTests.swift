@@ -318,6 +318,39 @@ import SwiftBuildOCI
 }
 
 @Suite(.serialized) struct BuildFeatureTests {
+    /// Found by building the same Dockerfiles with BuildKit: copies owned by a bare uid get gid = uid, an
+    /// image FROM scratch has BuildKit's default PATH and "/" as its working directory, and a quoted heredoc
+    /// source (`<<-"EOT"`) is a literal file whose tabs `<<-` removes; an unquoted one is expanded, quotes kept.
+    @Test func buildKitParityOfOwnersScratchAndHeredocs() async throws {
+        let h = try BuildHarness()
+        try h.write("f.txt", "f\n")
+        let result = try await h.build("""
+            FROM scratch
+            ARG WHO=world
+            COPY --chown=1000 f.txt /owned-by-uid
+            COPY --chown=1000:7 f.txt /owned-by-uid-gid
+            COPY --chown=app f.txt /owned-by-name
+            COPY <<-"EOT" /literal.txt
+            \thello $WHO "quoted"
+            \t\tindented
+            EOT
+            COPY <<EOT /expanded.txt
+            hello $WHO "quoted"
+            EOT
+
+            """)
+        let config = result.imageConfig.config
+        #expect(config.env == ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"])
+        #expect(config.workingDir == "/")
+        let rootfs = try h.unpack(result)
+        #expect(lstatMode(rootfs + "/owned-by-uid").map { [$0.uid, $0.gid] } == [1000, 1000])
+        #expect(lstatMode(rootfs + "/owned-by-uid-gid").map { [$0.uid, $0.gid] } == [1000, 7])
+        // No /etc/passwd in this image: BuildKit leaves an unknown name at 0:0.
+        #expect(lstatMode(rootfs + "/owned-by-name").map { [$0.uid, $0.gid] } == [0, 0])
+        #expect(h.contents(rootfs + "/literal.txt") == "hello $WHO \"quoted\"\nindented\n")
+        #expect(h.contents(rootfs + "/expanded.txt") == "hello world \"quoted\"\n")
+    }
+
     @Test func heredocScriptsUsersAndMounts() async throws {
         let h = try BuildHarness()
         try h.write("data/input.txt", "from the context\n")

@@ -95,6 +95,12 @@ public indirect enum Instruction: Sendable, Equatable, Encodable {
         public var excludes: [String]
         /// Heredocs used as inline source files.
         public var heredocs: [Heredoc]
+
+        /// The heredoc a source word opens (`<<EOF`, `<<-"EOT"`, …), nil for a path.
+        public func heredoc(opening word: String) -> Heredoc? {
+            guard let name = Heredoc.delimiter(openedBy: word) else { return nil }
+            return heredocs.first { $0.name == name }
+        }
     }
 
     public struct Copy: Sendable, Equatable, Encodable {

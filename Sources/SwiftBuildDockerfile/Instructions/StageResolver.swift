@@ -133,6 +133,15 @@ public struct StageResolver: Sendable {
             var scope = args
             for kv in env.pairs { scope.set(kv.key, kv.value) }
             func x(_ word: String) throws(DockerfileError) -> String { try expand(word, scope, node) }
+            /// Heredoc bodies: variables expanded, quotes kept (BuildKit's raw expansion).
+            func raw(_ text: String) throws(DockerfileError) -> String {
+                do {
+                    return try ShellLexer(escapeToken: "\\", options: [.rawQuotes])
+                        .processWord(text, environment: ShellEnvironment(entries: scope.entries))
+                } catch {
+                    throw DockerfileError(error.description, range: node.range)
+                }
+            }
             func xs(_ words: [String]) throws(DockerfileError) -> [String] {
                 var out: [String] = []
                 for w in words { out.append(try x(w)) }
@@ -186,11 +195,11 @@ public struct StageResolver: Sendable {
             case .stopSignal(let signal):
                 instruction = .stopSignal(try x(signal))
             case .copy(var copy):
-                copy.transfer = try expandTransfer(copy.transfer, x)
+                copy.transfer = try expandTransfer(copy.transfer, x, raw)
                 copy.from = try xo(copy.from)
                 instruction = .copy(copy)
             case .add(var add):
-                add.transfer = try expandTransfer(add.transfer, x)
+                add.transfer = try expandTransfer(add.transfer, x, raw)
                 add.checksum = try xo(add.checksum)
                 instruction = .add(add)
             case .run(var run):
@@ -210,19 +219,25 @@ public struct StageResolver: Sendable {
         return ResolvedStage(stage: stage, base: base, platform: platform, steps: steps)
     }
 
-    func expandTransfer(_ t: Instruction.Transfer,
-                        _ x: (String) throws(DockerfileError) -> String) throws(DockerfileError) -> Instruction.Transfer {
+    func expandTransfer(_ t: Instruction.Transfer, _ x: (String) throws(DockerfileError) -> String,
+                        _ raw: (String) throws(DockerfileError) -> String) throws(DockerfileError) -> Instruction.Transfer {
         var t = t
         var sources: [String] = []
         for s in t.sources {
-            // Heredoc sources are file contents, not paths: they are left as written.
-            if s.hasPrefix("<<") || t.heredocs.contains(where: { s.hasSuffix("<<" + $0.name) }) {
+            // Heredoc sources are file contents, not paths: the word is left as written.
+            if t.heredoc(opening: s) != nil {
                 sources.append(s)
             } else {
                 sources.append(try x(s))
             }
         }
         t.sources = sources
+        // Bodies of unquoted heredocs are expanded (after `<<-` removed their leading tabs), quotes kept.
+        for i in t.heredocs.indices where t.heredocs[i].expand {
+            let body = t.heredocs[i].chomp ? Heredoc.chomped(t.heredocs[i].content) : t.heredocs[i].content
+            t.heredocs[i].content = try raw(body)
+            t.heredocs[i].chomp = false
+        }
         t.destination = try x(t.destination)
         if let chown = t.chown { t.chown = try x(chown) }
         return t

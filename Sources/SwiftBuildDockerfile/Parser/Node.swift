@@ -51,6 +51,12 @@ public struct Heredoc: Sendable, Equatable, Encodable {
         self.fileDescriptor = fileDescriptor
     }
 
+    /// The delimiter a word opens (`<<EOF`, `<<-EOF`, `<<"EOF"`, `<<-'EOF'`, `3<<EOF`), nil if it opens none.
+    public static func delimiter(openedBy word: String) -> String? {
+        guard let opener = try? HeredocOpener.parse(word: word) else { return nil }
+        return opener.name
+    }
+
     /// The content with leading tabs removed from every line (what `<<-` means when the heredoc is used).
     public static func chomped(_ content: String) -> String {
         var out = ""

@@ -132,9 +132,9 @@ extension BuildRun {
         case .shell(let text):
             if let heredoc = run.heredocs.first {
                 let body = heredoc.chomp ? Heredoc.chomped(heredoc.content) : heredoc.content
-                let trimmed = text.trimmingCharacters(in: .whitespaces)
-                if run.heredocs.count == 1, trimmed == "<<\(heredoc.name)" || trimmed == "<<-\(heredoc.name)"
-                    || trimmed == "<<'\(heredoc.name)'" || trimmed == "<<\"\(heredoc.name)\"" {
+                // The command is nothing but the opener (`<<EOF`, `<<-"EOF"`, …): the body is the script.
+                if run.heredocs.count == 1,
+                   Heredoc.delimiter(openedBy: text.trimmingCharacters(in: .whitespaces)) == heredoc.name {
                     if body.hasPrefix("#!") {
                         let interpreter = body.dropFirst(2).prefix { $0 != "\n" }
                             .split(separator: " ").map(String.init)

@@ -205,7 +205,10 @@ final class BuildRun: Sendable {
     func baseState(_ node: BuildGraph.Node, _ stages: [Int: StageState], stepID: Int) async throws -> StageState {
         switch node.base {
         case .scratch:
-            let config = ImageConfig(platform: platform)
+            // BuildKit's empty image: the default PATH and "/" as the working directory.
+            var config = ImageConfig(platform: platform)
+            config.config.env = ["PATH=" + ConfigEditor.defaultPath]
+            config.config.workingDir = "/"
             return StageState(layers: [], editor: ConfigEditor(base: config), history: [],
                               key: CacheKey([.init(name: "scratch", value: platform.description)]).digest)
         case .stage(let s):
@@ -468,13 +471,12 @@ final class BuildRun: Sendable {
         }
         var owner: CopyRequest.Owner?
         if let chown = transfer.chown {
-            let ids = try UserResolver.resolve(chown, rootfs: merged)
+            let ids = try UserResolver.owner(forChown: chown, rootfs: merged)
             owner = .init(uid: ids.uid, gid: ids.gid)
         }
         var sources: [CopyRequest.Source] = []
         for s in transfer.sources {
-            if let heredoc = transfer.heredocs.first(where: { s == "<<" + $0.name || s == "<<-" + $0.name
-                                                            || s.hasSuffix("<<" + $0.name) }) {
+            if let heredoc = transfer.heredoc(opening: s) {
                 let text = heredoc.chomp ? Heredoc.chomped(heredoc.content) : heredoc.content
                 sources.append(.heredoc(name: heredoc.name, contents: Array(text.utf8)))
             } else if isAdd && Self.isURL(s) {

@@ -70,6 +70,36 @@ public enum UserResolver {
         return (uid, gid, supplementary)
     }
 
+    /// The owner `COPY --chown` / `ADD --chown` gives, by BuildKit's rules for copies, which differ from USER's:
+    /// a numeric user alone is both uid and gid (`--chown=1000` is 1000:1000); a name takes its passwd uid and
+    /// gid; a group, numeric or named, then replaces the gid. As in BuildKit, a name that the image's files do
+    /// not list (or an image without those files) leaves that part at 0 rather than failing.
+    public static func owner(forChown chown: String, rootfs: String) throws(UserResolverError) -> (uid: UInt32, gid: UInt32) {
+        let read = { (path: String) throws(UserResolverError) -> [[String]] in
+            try RootfsFile.read(rootfs: rootfs, path: path).map(parse) ?? []
+        }
+        let (userPart, groupPart) = split(chown)
+        var uid: UInt32 = 0
+        var gid: UInt32 = 0
+        if let number = numeric(userPart) {
+            uid = number
+            gid = number
+        } else if !userPart.isEmpty {
+            if let entry = try read("etc/passwd").first(where: { $0.count >= 4 && $0[0] == userPart }) {
+                uid = numeric(entry[2]) ?? 0
+                gid = numeric(entry[3]) ?? 0
+            }
+        }
+        if let groupPart {
+            if let number = numeric(groupPart) {
+                gid = number
+            } else if let entry = try read("etc/group").first(where: { $0.count >= 3 && $0[0] == groupPart }) {
+                gid = numeric(entry[2]) ?? 0
+            }
+        }
+        return (uid, gid)
+    }
+
     private static func split(_ user: String) -> (String, String?) {
         guard let colon = user.firstIndex(of: ":") else { return (user, nil) }
         return (String(user[..<colon]), String(user[user.index(after: colon)...]))
