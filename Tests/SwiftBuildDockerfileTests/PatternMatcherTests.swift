@@ -85,21 +85,43 @@ import Testing
         #expect(clock.now - start < .seconds(20))
     }
 
-    @Test func randomPatternsNeverCrash() {
+    private func trimmedEnds(_ text: String) -> String {
+        let blank: (Character) -> Bool = { $0 == " " || $0 == "\n" }
+        guard let first = text.firstIndex(where: { !blank($0) }), let last = text.lastIndex(where: { !blank($0) }) else {
+            return ""
+        }
+        return String(text[first...last])
+    }
+
+    @Test func randomPatternsNeverCrash() throws {
         var rng = SplitMix(seed: 1)
         let atoms = ["a", "/", "*", "**", "?", "[", "]", "^", "-", "\\", "!", ".", "(", ")", "{", "$", "|", "é",
                      "\\b", "\\p", "\\Q", "\\x", "[:", ":]", " ", "\n", "[^", "\u{FEFF}", "\0"]
+        var compiled = 0, matched = 0
         for _ in 0..<1500 {
-            let pattern = (0..<rng.next(8)).map { _ in atoms[rng.next(atoms.count)] }.joined()
+            // Ends trimmed as the matcher trims them, so that "!" + pattern negates exactly the same pattern.
+            let raw: String = (0..<rng.next(8)).map { _ in atoms[rng.next(atoms.count)] }.joined()
+            let pattern = trimmedEnds(raw)
             let path = (0..<rng.next(8)).map { _ in atoms[rng.next(atoms.count)] }.joined()
+            // A pattern followed by its own negation excludes nothing: whatever the first matches, the second
+            // matches too and re-includes it (the last matching pattern decides).
             if let pm = try? PatternMatcher(patterns: [pattern, "!" + pattern]) {
-                _ = try? pm.matchesOrParentMatches(path)
-                _ = try? pm.matchesUsingParentResults(path, parent: .empty)
+                compiled += 1
+                // (A pattern that fails to compile throws when used; that is allowed, a match is not.)
+                #expect((try? pm.matchesOrParentMatches(path)) != true, "\(pattern) then !\(pattern) on \(path)")
+                #expect((try? pm.matchesUsingParentResults(path, parent: .empty))?.0 != true,
+                        "\(pattern) then !\(pattern) on \(path)")
                 _ = try? pm.legacyMatches(path)
+                if let alone = try? PatternMatcher(patterns: [pattern]), (try? alone.matchesOrParentMatches(path)) == true {
+                    matched += 1
+                }
             }
             _ = try? FilepathMatch.match(pattern: pattern, name: path)
             _ = IgnoreFile.readAll(Array((pattern + "\n" + path).utf8))
         }
+        // The inputs reach the matcher: many patterns compile, and some of them match.
+        #expect(compiled > 500)
+        #expect(matched > 10)
     }
 
     @Test func walkRuleDiffersFromParentRule() throws {
