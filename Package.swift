@@ -49,12 +49,15 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "SwiftBuildDockerfileTests", dependencies: ["SwiftBuildDockerfile"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["SwiftBuildDockerfile", "SwiftBuildKit"]),
-        .testTarget(name: "SwiftBuildOCITests", dependencies: ["SwiftBuildOCI"]),
-        .testTarget(name: "SwiftBuildArchiveTests", dependencies: ["SwiftBuildArchive", "SwiftBuildOCI"]),
+        // Shared by every test target: temporary directories, process and CLI runners, one failure type.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "SwiftBuildDockerfileTests", dependencies: ["SwiftBuildDockerfile", "TestSupport"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["SwiftBuildDockerfile", "SwiftBuildKit", "TestSupport"]),
+        .testTarget(name: "SwiftBuildOCITests", dependencies: ["SwiftBuildOCI", "TestSupport"]),
+        .testTarget(name: "SwiftBuildArchiveTests", dependencies: ["SwiftBuildArchive", "SwiftBuildOCI", "TestSupport"]),
         .testTarget(name: "SwiftBuildKitTests",
-                    dependencies: ["SwiftBuildKit", "SwiftBuildDockerfile", "SwiftBuildOCI", "SwiftBuildArchive"]),
+                    dependencies: ["SwiftBuildKit", "SwiftBuildDockerfile", "SwiftBuildOCI", "SwiftBuildArchive",
+                                   "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,18 +1,19 @@
 import Foundation
 import Testing
+import TestSupport
 import SwiftBuildDockerfile
 import SwiftBuildKit
 
 /// The build-context walk and ignore-file choice beyond the conformance vectors.
 @Suite("BuildContext") struct BuildContextTests {
     final class TempDir {
+        let directory: TemporaryDirectory
         let url: URL
         init() throws {
-            url = FileManager.default.temporaryDirectory.appendingPathComponent("swiftbuild-ctx-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+            directory = try TemporaryDirectory(prefix: "swiftbuild-ctx")
+            url = URL(fileURLWithPath: directory.path)
         }
-        deinit { try? FileManager.default.removeItem(at: url) }
-        var path: String { url.path }
+        var path: String { directory.path }
         func file(_ rel: String, _ content: String = "x") throws {
             let u = url.appendingPathComponent(rel)
             try FileManager.default.createDirectory(at: u.deletingLastPathComponent(), withIntermediateDirectories: true)

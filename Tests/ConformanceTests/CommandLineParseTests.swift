@@ -1,40 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The `swiftbuild` executable built next to the test bundle.
 enum BuiltExecutable {
-    static var url: URL {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("swiftbuild")
-    }
-
     /// Runs swiftbuild with `arguments`; returns exit status, standard output and standard error.
     static func run(_ arguments: [String]) throws -> (status: Int32, out: Data, err: Data) {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes concurrently with the process so neither can fill up and block it.
-        let errData = LockedData()
-        let reader = Thread { errData.value = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        while !errData.done { usleep(1000) }
-        return (process.terminationStatus, outData, errData.value)
-    }
-
-    final class LockedData: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data = Data()
-        private var finished = false
-        var value: Data {
-            get { lock.withLock { data } }
-            set { lock.withLock { data = newValue; finished = true } }
-        }
-        var done: Bool { lock.withLock { finished } }
+        let result = try runProcess(SwiftBuildExecutable.path, arguments)
+        return (result.status, Data(result.stdout), Data(result.stderr))
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Every JSON vector under testdata/conformance becomes one test case, dispatched on its `kind`.
 /// An unknown kind fails: nothing is skipped silently.

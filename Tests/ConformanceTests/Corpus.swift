@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A JSON value that can travel between tests (Foundation's `Any` cannot).
 enum JSON: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import SwiftBuildDockerfile
 
 /// Every folder under parser/testfiles*/: positive cases must dump to `result` byte for byte,

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SwiftBuildDockerfile
 
 /// Checks the JSON vectors of `testdata/conformance/shell` (see its FORMAT.md) against ``ShellLexer``.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SwiftBuildDockerfile
 
 /// The upstream line tables `shell/envVarTest` and `shell/wordsTest`, read at test time (shell/FORMAT.md

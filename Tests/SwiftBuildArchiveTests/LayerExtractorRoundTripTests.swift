@@ -1,6 +1,7 @@
 import CSys
 import Foundation
 import Testing
+import TestSupport
 @testable import SwiftBuildArchive
 #if canImport(Glibc)
 import Glibc

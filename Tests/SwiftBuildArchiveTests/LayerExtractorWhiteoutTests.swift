@@ -1,6 +1,7 @@
 import CSys
 import Foundation
 import Testing
+import TestSupport
 @testable import SwiftBuildArchive
 
 /// OCI whiteouts applied over a lower tree already in the target.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import SwiftBuildArchive
 import SwiftBuildOCI
 
@@ -7,8 +8,8 @@ import SwiftBuildOCI
 @Suite struct LayerRoundTripTests {
     @Test(arguments: LayerCompression.allCases)
     func writerToStoreToExtractor(compression: LayerCompression) throws {
-        let tmp = try TempDir()
-        let source = tmp.sub("src")
+        let tmp = try TemporaryDirectory()
+        let source = tmp.path("src")
         try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
         let tree = TreeBuilder(root: source)
         for dir in ["bin", "etc", "data", "run"] { try tree.dir(dir) }
@@ -24,14 +25,14 @@ import SwiftBuildOCI
             tree.times(path, mtime: 1_700_000_000)
         }
 
-        let store = try ContentStore(root: tmp.sub("store"), create: true)
+        let store = try ContentStore(root: tmp.path("store"), create: true)
         let result = try LayerWriter(compression: compression).write(tree: source, into: store)
         #expect(store.has(result.digest))
         #expect(try store.info(result.digest).size == result.size)
         // Nothing is left behind in the ingest area.
-        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.sub("store") + "/ingest").isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: tmp.path("store") + "/ingest").isEmpty)
 
-        let target = tmp.sub("out")
+        let target = tmp.path("out")
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
         let report = try LayerExtractor().extract(archiveAt: store.path(for: result.digest), into: target)
         #expect(report.compression == (compression == .gzip ? .gzip : compression == .zstd ? .zstd : .none))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Glibc
 import CSys
 import SwiftBuildOCI
@@ -10,43 +11,26 @@ final class MemorySink: LayerSink {
     func write(_ buffer: UnsafeRawBufferPointer) throws { bytes.append(contentsOf: buffer) }
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-}
-
-/// A temporary directory removed when the value goes away.
-final class TempDir {
-    let path: String
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "/swiftbuild-layer-XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { buf in mkdtemp(buf.baseAddress!).map { String(cString: $0) } }
-        guard let made else { throw TestFailure(description: "mkdtemp failed") }
-        path = made
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-    func sub(_ name: String) -> String { path + "/" + name }
-}
-
 /// Builds file trees with exact modes, owners and times.
 struct TreeBuilder {
     let root: String
 
     func dir(_ rel: String, mode: mode_t = 0o755) throws {
         let p = root + "/" + rel
-        guard mkdir(p, mode) == 0 || errno == EEXIST else { throw TestFailure(description: "mkdir \(p): \(errno)") }
+        guard mkdir(p, mode) == 0 || errno == EEXIST else { throw TestFailure("mkdir \(p): \(errno)") }
         chmod(p, mode)
     }
 
     func file(_ rel: String, _ content: [UInt8], mode: mode_t = 0o644) throws {
         let p = root + "/" + rel
         let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, mode)
-        guard fd >= 0 else { throw TestFailure(description: "open \(p): \(errno)") }
+        guard fd >= 0 else { throw TestFailure("open \(p): \(errno)") }
         defer { close(fd) }
         var off = 0
         try content.withUnsafeBytes { b in
             while off < b.count {
                 let n = write(fd, b.baseAddress! + off, b.count - off)
-                guard n > 0 else { throw TestFailure(description: "write \(p)") }
+                guard n > 0 else { throw TestFailure("write \(p)") }
                 off += n
             }
         }
@@ -56,15 +40,15 @@ struct TreeBuilder {
     func file(_ rel: String, _ text: String, mode: mode_t = 0o644) throws { try file(rel, Array(text.utf8), mode: mode) }
 
     func symlink(_ rel: String, to target: String) throws {
-        guard Glibc.symlink(target, root + "/" + rel) == 0 else { throw TestFailure(description: "symlink \(rel): \(errno)") }
+        guard Glibc.symlink(target, root + "/" + rel) == 0 else { throw TestFailure("symlink \(rel): \(errno)") }
     }
 
     func hardlink(_ rel: String, to existing: String) throws {
-        guard link(root + "/" + existing, root + "/" + rel) == 0 else { throw TestFailure(description: "link \(rel): \(errno)") }
+        guard link(root + "/" + existing, root + "/" + rel) == 0 else { throw TestFailure("link \(rel): \(errno)") }
     }
 
     func fifo(_ rel: String) throws {
-        guard mkfifo(root + "/" + rel, 0o600) == 0 else { throw TestFailure(description: "mkfifo \(rel): \(errno)") }
+        guard mkfifo(root + "/" + rel, 0o600) == 0 else { throw TestFailure("mkfifo \(rel): \(errno)") }
         chmod(root + "/" + rel, 0o600)
     }
 
@@ -79,33 +63,6 @@ struct TreeBuilder {
         var ts = [timespec(tv_sec: atime, tv_nsec: 0), timespec(tv_sec: mtime, tv_nsec: nsec)]
         _ = utimensat(AT_FDCWD, root + "/" + rel, &ts, AT_SYMLINK_NOFOLLOW)
     }
-}
-
-/// Runs a tool and returns its stdout; throws on a non-zero exit.
-@discardableResult
-func run(_ tool: String, _ args: [String], stdin: [UInt8]? = nil, cwd: String? = nil) throws -> [UInt8] {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [tool] + args
-    if let cwd { process.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    let out = Pipe(), err = Pipe(), inp = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = stdin == nil ? FileHandle.nullDevice : inp
-    try process.run()
-    let writer = Thread {
-        if let stdin { inp.fileHandleForWriting.write(Data(stdin)) }
-        try? inp.fileHandleForWriting.close()
-    }
-    if stdin != nil { writer.start() }
-    let output = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw TestFailure(description: "\(tool) \(args.joined(separator: " ")) exited \(process.terminationStatus): "
-                          + String(decoding: errors, as: UTF8.self))
-    }
-    return Array(output)
 }
 
 func sha256(_ bytes: [UInt8]) -> Digest { SHA256Hasher.digest(bytes) }
@@ -170,7 +127,7 @@ func parseTar(_ tar: [UInt8]) throws -> [ParsedEntry] {
         if h.allSatisfy({ $0 == 0 }) { break }
         var sum = 0
         for (i, b) in h.enumerated() { sum += (148..<156).contains(i) ? 0x20 : Int(b) }
-        guard sum == octal(field(h, 148, 8)) else { throw TestFailure(description: "bad checksum at \(pos)") }
+        guard sum == octal(field(h, 148, 8)) else { throw TestFailure("bad checksum at \(pos)") }
         let size = octal(field(h, 124, 12))
         let type = h[h.startIndex + 156]
         let body = Array(tar[(pos + 512)..<(pos + 512 + size)])
@@ -178,10 +135,10 @@ func parseTar(_ tar: [UInt8]) throws -> [ParsedEntry] {
         if type == 0x78 {
             var i = 0
             while i < body.count {
-                guard let sp = body[i...].firstIndex(of: 0x20) else { throw TestFailure(description: "bad pax") }
+                guard let sp = body[i...].firstIndex(of: 0x20) else { throw TestFailure("bad pax") }
                 let len = Int(String(decoding: body[i..<sp], as: UTF8.self)) ?? 0
                 let rec = body[(sp + 1)..<(i + len - 1)]
-                guard let eq = rec.firstIndex(of: 0x3d), body[i + len - 1] == 0x0a else { throw TestFailure(description: "bad pax record") }
+                guard let eq = rec.firstIndex(of: 0x3d), body[i + len - 1] == 0x0a else { throw TestFailure("bad pax record") }
                 pending[String(decoding: rec[..<eq], as: UTF8.self)] = Array(rec[(eq + 1)...])
                 i += len
             }

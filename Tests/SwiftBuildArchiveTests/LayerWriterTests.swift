@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import CSys
 import Testing
+import TestSupport
 import SwiftBuildOCI
 @testable import SwiftBuildArchive
 
@@ -40,7 +41,7 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test func pinnedDigestsForFixedTree() throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         try makeFixedTree(dir.path)
         let owner = LayerWriter.Owner(uid: 0, gid: 0)
         let (gz, _) = try layer(dir.path, try LayerWriter(compression: .gzip, threads: 2, owner: owner))
@@ -53,7 +54,7 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test func creationOrderAndAtimesDoNotChangeTheBytes() throws {
-        let one = try TempDir(), two = try TempDir()
+        let one = try TemporaryDirectory(), two = try TemporaryDirectory()
         try makeFixedTree(one.path)
         try makeFixedTree(two.path, reversed: true, atime: 1_700_000_000)
         let writer = try LayerWriter(compression: .gzip, threads: 2, owner: .init(uid: 0, gid: 0))
@@ -64,7 +65,7 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test func headersAreDeterministicPax() throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         try makeFixedTree(dir.path)
         let (_, tar) = try layer(dir.path, try LayerWriter(compression: .uncompressed))
         let entries = try parseTar(tar)
@@ -92,9 +93,9 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test func bsdtarListingMatchesTree() throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         try makeFixedTree(dir.path)
-        let blob = dir.sub("../layer-\(getpid())-bsd.tgz")
+        let blob = dir.path("../layer-\(getpid())-bsd.tgz")
         defer { unlink(blob) }
         let sink = try FileLayerSink(path: blob)
         _ = try LayerWriter(compression: .gzip).write(tree: dir.path, to: sink)
@@ -117,7 +118,7 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test func gnuTarExtractionReproducesTree() throws {
-        let src = try TempDir(), out = try TempDir()
+        let src = try TemporaryDirectory(), out = try TemporaryDirectory()
         try makeFixedTree(src.path)
         let t = TreeBuilder(root: src.path)
         try t.file("a/big.bin", randomBytes(300_000) + textBytes(300_000))
@@ -138,30 +139,30 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
                      "long/" + String(repeating: "x", count: 120), "pipe", "ünïcødé.txt"]
         for p in paths {
             var s = stat(), d = stat()
-            #expect(lstat(src.sub(p), &s) == 0 && lstat(out.sub(p), &d) == 0, "\(p)")
+            #expect(lstat(src.path(p), &s) == 0 && lstat(out.path(p), &d) == 0, "\(p)")
             #expect(s.st_mode == d.st_mode, "mode of \(p)")
             #expect(s.st_size == d.st_size || (s.st_mode & S_IFMT) == S_IFDIR, "size of \(p)")
             #expect(s.st_mtim.tv_sec == d.st_mtim.tv_sec, "mtime of \(p)")
             if isRoot { #expect(s.st_uid == d.st_uid && s.st_gid == d.st_gid, "owner of \(p)") }
             if (s.st_mode & S_IFMT) == S_IFREG {
-                #expect(FileManager.default.contents(atPath: src.sub(p)) == FileManager.default.contents(atPath: out.sub(p)), "content of \(p)")
+                #expect(FileManager.default.contents(atPath: src.path(p)) == FileManager.default.contents(atPath: out.path(p)), "content of \(p)")
             }
         }
-        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out.sub("link")) == "a/b.txt")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: out.path("link")) == "a/b.txt")
         var h1 = stat(), h2 = stat()
-        #expect(lstat(out.sub("a/b.txt"), &h1) == 0 && lstat(out.sub("a/hard"), &h2) == 0 && h1.st_ino == h2.st_ino)
+        #expect(lstat(out.path("a/b.txt"), &h1) == 0 && lstat(out.path("a/hard"), &h2) == 0 && h1.st_ino == h2.st_ino)
         if xattrsSupported {
             var value = [UInt8](repeating: 0, count: 64)
-            let n = lgetxattr(out.sub("a/b.txt"), "user.swiftbuild", &value, value.count)
+            let n = lgetxattr(out.path("a/b.txt"), "user.swiftbuild", &value, value.count)
             #expect(n >= 0 && Array(value[0..<max(0, n)]) == Array("value\0binary".utf8))
-            #expect(lgetxattr(out.sub("a"), "user.dir", &value, value.count) == 1)
+            #expect(lgetxattr(out.path("a"), "user.dir", &value, value.count) == 1)
         }
     }
 
     @Test(arguments: [(LayerCompression.gzip, 0), (.gzip, 1), (.gzip, 3), (.gzip, 6), (.gzip, 9),
                       (.zstd, 1), (.zstd, 3), (.uncompressed, 0)])
     func compressedStreamIsValidAndHashesToDiffID(_ compression: LayerCompression, _ level: Int) throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         let t = TreeBuilder(root: dir.path)
         try t.file("mixed.bin", textBytes(200_000) + randomBytes(200_000) + textBytes(100_000))
         try t.file("small.txt", "small\n")
@@ -182,7 +183,7 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
 
     @Test(arguments: [(LayerCompression.gzip, 1), (.gzip, 6), (.gzip, 9), (.zstd, 3)])
     func outputDoesNotDependOnThreadCount(_ compression: LayerCompression, _ level: Int) throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         let t = TreeBuilder(root: dir.path)
         try t.file("data.bin", textBytes(700_000) + randomBytes(300_000) + textBytes(600_000))
         for i in 0..<50 { try t.file("f\(i).txt", textBytes(3000 + i * 97)) }
@@ -197,7 +198,7 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test func sourceDateEpochClampsLaterMtimes() throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         let t = TreeBuilder(root: dir.path)
         try t.file("old", "o")
         try t.file("new", "n")
@@ -214,7 +215,7 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test func subsecondMtimesOnlyWhenAsked() throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         let t = TreeBuilder(root: dir.path)
         try t.file("f", "x")
         t.times("f", mtime: 1_600_000_000, nsec: 123_456_789)
@@ -228,7 +229,7 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     /// Names around the 100-byte ustar limit and PAX record lengths that cross a digit boundary.
     @Test(arguments: [1, 99, 100, 101, 150, 240])
     func longNamesRoundTripThroughTar(_ length: Int) throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         let t = TreeBuilder(root: dir.path)
         let name = String(repeating: "n", count: length - 1) + "é"   // the last character is 2 bytes
         try t.file(name, "content")
@@ -244,7 +245,7 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test(.enabled(if: isRoot, "chown needs root")) func largeIDsUsePaxRecords() throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         let t = TreeBuilder(root: dir.path)
         try t.file("f", "x")
         t.chown("f", 3_000_000, 4_000_000)
@@ -256,15 +257,15 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test(.enabled(if: isRoot, "mknod and security.* xattrs need root")) func securityCapabilityAndDevicesSurvive() throws {
-        let dir = try TempDir(), out = try TempDir()
+        let dir = try TemporaryDirectory(), out = try TemporaryDirectory()
         let t = TreeBuilder(root: dir.path)
         try t.file("ping", "binary", mode: 0o755)
         // VFS_CAP_REVISION_2 with the effective flag, permitted = CAP_NET_RAW (bit 13).
         let cap: [UInt8] = [0x01, 0x00, 0x00, 0x02, 0x00, 0x20, 0x00, 0x00] + [UInt8](repeating: 0, count: 12)
         let capSet = t.setXattr("ping", "security.capability", cap)
         #expect(capSet, "root should be able to set security.capability")
-        #expect(mknod(dir.sub("null"), S_IFCHR | 0o666, swiftbuild_makedev(1, 3)) == 0)
-        #expect(mknod(dir.sub("loop"), S_IFBLK | 0o660, swiftbuild_makedev(7, 300)) == 0)
+        #expect(mknod(dir.path("null"), S_IFCHR | 0o666, swiftbuild_makedev(1, 3)) == 0)
+        #expect(mknod(dir.path("loop"), S_IFBLK | 0o660, swiftbuild_makedev(7, 300)) == 0)
         let (result, blob) = try layer(dir.path, try LayerWriter(compression: .gzip))
         let tar = try decompress(blob, .gzip)
         #expect(sha256(tar) == result.diffID)
@@ -274,16 +275,16 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
             #expect(entries["ping"]?.pax["SCHILY.xattr.security.capability"] == cap)
             try run("tar", ["--xattrs", "--xattrs-include=*", "-xpf", "-", "-C", out.path], stdin: tar)
             var value = [UInt8](repeating: 0, count: 64)
-            let n = lgetxattr(out.sub("ping"), "security.capability", &value, value.count)
+            let n = lgetxattr(out.path("ping"), "security.capability", &value, value.count)
             #expect(n == cap.count && Array(value[0..<cap.count]) == cap)
             var st = stat()
-            #expect(lstat(out.sub("loop"), &st) == 0 && st.st_rdev == swiftbuild_makedev(7, 300))
+            #expect(lstat(out.path("loop"), &st) == 0 && st.st_rdev == swiftbuild_makedev(7, 300))
         }
     }
 
     /// The smoke test of the production path: default 1 MiB chunks, a few MiB, half random and half text.
     @Test func multiMegabyteFileSpansChunks() throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         let t = TreeBuilder(root: dir.path)
         let content = randomBytes(1_572_864) + textBytes(1_572_864 + 12_345)
         try t.file("model.bin", content)
@@ -301,14 +302,14 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test func socketsAreSkipped() throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         try TreeBuilder(root: dir.path).file("before", "b")
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         #expect(fd >= 0)
         defer { close(fd) }
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
-        let path = Array(dir.sub("sock").utf8)
+        let path = Array(dir.path("sock").utf8)
         #expect(path.count < MemoryLayout.size(ofValue: address.sun_path))
         withUnsafeMutableBytes(of: &address.sun_path) { for (i, b) in path.enumerated() { $0[i] = b } }
         let bound = withUnsafePointer(to: &address) {
@@ -320,7 +321,7 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test func incompressibleChunksAreStoredNotExpanded() throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         try TreeBuilder(root: dir.path).file("random.bin", randomBytes(3 << 20))
         let (result, blob) = try layer(dir.path, try LayerWriter(compression: .gzip, level: 6))
         // Stored blocks cost 5 bytes per 64 KiB; gzip -6 on random data costs about the same.
@@ -329,7 +330,7 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test func entryListWithWhiteouts() throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         try makeFixedTree(dir.path)
         let entries: [LayerEntry] = [.path("a/b.txt"), .whiteout("a/gone.txt"), .opaqueDirectory("empty"),
                                      .path("a"), .path("link"), .whiteout("zzz"), .path("empty/")]
@@ -346,7 +347,7 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test func entryListOfWholeTreeEqualsTreeWalk() throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         try makeFixedTree(dir.path)
         let all = ["a", "a/b.txt", "a/exec.sh", "a/hard", "a.txt", "empty", "link", "long",
                    "long/" + String(repeating: "x", count: 120), "pipe", "ünïcødé.txt"]
@@ -360,14 +361,14 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
 
     @Test(arguments: ["", "/abs", "a/../b", "./a", "a//b", "a/./b", ".."])
     func invalidEntryPathsAreRejected(_ path: String) throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         #expect(throws: LayerWriterError.invalidEntryPath(path)) {
             try LayerWriter(compression: .uncompressed).write(entries: [.path(path)], from: dir.path, to: MemorySink())
         }
     }
 
     @Test func duplicateEntriesAreRejected() throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         try TreeBuilder(root: dir.path).file("f", "x")
         #expect(throws: LayerWriterError.duplicateEntry("f")) {
             try LayerWriter(compression: .uncompressed).write(entries: [.path("f"), .path("f/")], from: dir.path, to: MemorySink())
@@ -381,7 +382,7 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
     }
 
     @Test func trailingSlashesOnTheRootDoNotMatter() throws {
-        let dir = try TempDir()
+        let dir = try TemporaryDirectory()
         try makeFixedTree(dir.path)
         let writer = try LayerWriter(compression: .uncompressed)
         #expect(try layer(dir.path, writer).0 == layer(dir.path + "//", writer).0)

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import SwiftBuildArchive
 
 /// Header encoding alone, for values a test cannot cheaply create on disk (8 GiB files, huge ids, old mtimes).

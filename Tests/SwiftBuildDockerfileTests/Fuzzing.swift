@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Deterministic mutation fuzzing over a seed corpus: byte flips, truncations, splices, duplications
 /// and insertions of the tokens Dockerfile syntax cares about. Same seed → same inputs.

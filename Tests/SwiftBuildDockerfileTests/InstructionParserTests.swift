@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import SwiftBuildDockerfile
 
 /// Parses one instruction after a FROM line, returning it or the error's formatted text.

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import SwiftBuildDockerfile
 
 /// 100,000 mutated words through the shell lexer, in every mode the frontend uses.

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import SwiftBuildDockerfile
 
 /// 100,000 mutated Dockerfiles through the parser and the typed-instruction layer: any crash fails the

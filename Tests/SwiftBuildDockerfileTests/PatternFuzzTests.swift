@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import SwiftBuildDockerfile
 
 /// 100,000 mutated .dockerignore files and paths through IgnoreFile and PatternMatcher.

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import SwiftBuildDockerfile
 
 private let home = ShellEnvironment(entries: ["PWD=/home", "V=*x", "X=a b"])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import SwiftBuildDockerfile
 
 private let amd64 = BuildPlatform(os: "linux", architecture: "amd64")

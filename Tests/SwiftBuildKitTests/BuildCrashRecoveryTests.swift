@@ -1,15 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 import SwiftBuildOCI
 @testable import SwiftBuildKit
 
 /// A build killed with SIGKILL at any point leaves a root the next build can use, with the same result
 /// as a clean build.
 @Suite(.serialized) struct BuildCrashRecoveryTests {
-    static var executable: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("swiftbuild").path
-    }
-
     /// Where a build is killed: when its JSON progress shows `event` for the step whose instruction starts
     /// with `instruction`.
     struct KillPoint: Sendable, CustomTestStringConvertible {
@@ -23,7 +20,7 @@ import SwiftBuildOCI
     @discardableResult
     func runCLI(_ args: [String], root: String, killAt point: KillPoint? = nil) throws -> (status: Int32, killed: Bool) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.executable)
+        process.executableURL = URL(fileURLWithPath: SwiftBuildExecutable.path)
         process.arguments = args + ["--root", root] + (point == nil ? [] : ["--progress", "json"])
         process.environment = ["SOURCE_DATE_EPOCH": "1700000000", "PATH": "/usr/bin:/bin"]
         process.standardOutput = FileHandle.nullDevice

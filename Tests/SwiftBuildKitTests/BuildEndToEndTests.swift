@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SwiftBuildArchive
 import SwiftBuildDockerfile
 import SwiftBuildOCI
@@ -399,7 +400,7 @@ import SwiftBuildOCI
         let staging = h.directory.path + "/archive"
         try FileManager.default.createDirectory(atPath: staging + "/pkg", withIntermediateDirectories: true)
         try Data("packed\n".utf8).write(to: URL(fileURLWithPath: staging + "/pkg/file.txt"))
-        try runImageTool("/bin/tar", ["-czf", h.context + "/pkg.tar.gz", "-C", staging, "pkg"])
+        try runTool("/bin/tar", ["-czf", h.context + "/pkg.tar.gz", "-C", staging, "pkg"])
         let result = try await h.build("FROM localhost/busybox\nADD pkg.tar.gz /opt/\nCOPY pkg.tar.gz /kept/\n")
         let rootfs = try h.unpack(result)
         #expect(h.contents(rootfs + "/opt/pkg/file.txt") == "packed\n")

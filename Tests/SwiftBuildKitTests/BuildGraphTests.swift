@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SwiftBuildDockerfile
 import SwiftBuildOCI
 @testable import SwiftBuildKit

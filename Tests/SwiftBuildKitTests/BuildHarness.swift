@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SwiftBuildArchive
 import SwiftBuildDockerfile
 import SwiftBuildOCI
@@ -7,7 +8,7 @@ import SwiftBuildOCI
 
 /// A swiftbuild root with the busybox test image, a build context, and helpers to build and inspect results.
 final class BuildHarness: @unchecked Sendable {
-    let directory: ImageTestDirectory
+    let directory: TemporaryDirectory
     var root: String { directory.path + "/root" }
     var context: String { directory.path + "/context" }
     let builder: Builder
@@ -15,7 +16,7 @@ final class BuildHarness: @unchecked Sendable {
     private var collected: [BuildEvent] = []
 
     init(snapshotter: Snapshotter? = nil) throws {
-        directory = try ImageTestDirectory()
+        directory = try TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: directory.path + "/context", withIntermediateDirectories: true)
         try TestImages.busybox(root: directory.path + "/root")
         builder = try Builder(root: directory.path + "/root", snapshotter: snapshotter)
@@ -76,7 +77,7 @@ final class BuildHarness: @unchecked Sendable {
         let bundle = directory.path + "/bundle-\(UUID().uuidString)"
         try OCIArchiveExporter.write(images: [(result.manifest, [try ImageReference(parsing: "unpack:it")])],
                                      content: builder.content, to: layout, tar: false)
-        try runImageTool("/usr/bin/umoci", ["unpack", "--image", layout + ":it", bundle])
+        try runTool("/usr/bin/umoci", ["unpack", "--image", layout + ":it", bundle])
         return bundle + "/rootfs"
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SwiftBuildOCI
 @testable import SwiftBuildKit
 
@@ -116,7 +117,7 @@ import SwiftBuildOCI
         try h1.write("hello.txt", "hello\n")
         let built = try await h1.build(Self.dockerfile) { $0.cacheTo = [CacheExport(location: .registry(ref), mode: .max)] }
         // An ordinary client sees the artifact manifest.
-        let raw = try runImageTool("/usr/bin/skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://" + ref])
+        let raw = try runTool("/usr/bin/skopeo", ["inspect", "--raw", "--tls-verify=false", "docker://" + ref])
         #expect(raw.contains(CacheFormat.artifactType))
         #expect(raw.contains(CacheFormat.configMediaType))
 
@@ -144,7 +145,7 @@ import SwiftBuildOCI
     @Test func commandLineCacheToAndFrom() throws {
         let registry = try TestRegistry(user: "cc", password: "pw")
         defer { registry.stop() }
-        let scratch = try ImageTestDirectory()
+        let scratch = try TemporaryDirectory()
         let dockerConfig = try registry.dockerConfig(in: scratch.path, user: "cc", password: "pw")
         let context = scratch.path + "/context"
         try FileManager.default.createDirectory(atPath: context, withIntermediateDirectories: true)
@@ -163,9 +164,8 @@ import SwiftBuildOCI
             try TestImages.busybox(root: fresh)
             let iidfile = fresh + "/iid"
             // Progress goes to standard error.
-            let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-                .appendingPathComponent("swiftbuild").path
-            let log = try runImageTool("/bin/sh", ["-c", #""$@" 2>&1"#, "sh", "/usr/bin/env", "DOCKER_CONFIG=" + dockerConfig, tool,
+            let tool = SwiftBuildExecutable.path
+            let log = try runTool("/bin/sh", ["-c", #""$@" 2>&1"#, "sh", "/usr/bin/env", "DOCKER_CONFIG=" + dockerConfig, tool,
                                                    "build", "--progress", "plain", "--root", fresh, "--iidfile", iidfile, "--cache-from", source, context])
             #expect(log.contains("#3 [stage-0 2/2] RUN echo cli > /cli\n#3 CACHED\n"))
             #expect(try String(contentsOfFile: iidfile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)

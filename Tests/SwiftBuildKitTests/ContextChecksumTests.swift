@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,11 +9,11 @@ import SwiftBuildOCI
 
 @Suite(.serialized) struct ContextChecksumTests {
     struct Fixture {
-        let scratch: SnapshotScratch
+        let scratch: TemporaryDirectory
         let context: String
         let checksum: ContextChecksum
         init() throws {
-            scratch = try SnapshotScratch()
+            scratch = try TemporaryDirectory()
             context = try scratch.sub("ctx")
             checksum = try ContextChecksum(root: try scratch.sub("root"))
             try put(context + "/app/main.c", "int main(){}")
@@ -48,7 +49,7 @@ import SwiftBuildOCI
     @Test func touchKeepsContentChangesDoNot() throws {
         let f = try Fixture()
         let (base, _) = try f.sum(["app"])
-        try sh("touch \(f.context)/app/main.c \(f.context)/app")
+        try shell("touch \(f.context)/app/main.c \(f.context)/app")
         #expect(try f.sum(["app"]).0 == base)
         try put(f.context + "/app/skip.log", "changed log")  // excluded: no effect
         #expect(try f.sum(["app"]).0 == base)

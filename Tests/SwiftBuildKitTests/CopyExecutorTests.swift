@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,13 +10,13 @@ import SwiftBuildOCI
 
 /// A context directory and a rootfs in a scratch directory.
 struct CopyFixture {
-    let scratch: SnapshotScratch
+    let scratch: TemporaryDirectory
     let context: String
     let rootfs: String
     let temp: String
 
     init() throws {
-        scratch = try SnapshotScratch()
+        scratch = try TemporaryDirectory()
         context = try scratch.sub("ctx")
         rootfs = try scratch.sub("rootfs")
         temp = try scratch.sub("tmp")
@@ -240,11 +241,11 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         let src = try f.scratch.sub("archive-src")
         try put(src + "/top/file", "in archive")
         try put(src + "/.wh.kept", "whiteout-looking names are plain files in ADD")
-        try sh("cd \(src) && tar --owner=1200 --group=1300 --numeric-owner -cf \(f.context)/a.tar top .wh.kept")
+        try shell("cd \(src) && tar --owner=1200 --group=1300 --numeric-owner -cf \(f.context)/a.tar top .wh.kept")
         var name = "a.tar"
         if !compressor.isEmpty {
-            try sh("cd \(f.context) && \(compressor) -q \(compressor == "zstd" ? "--rm " : "")a.tar")
-            name = try sh("cd \(f.context) && ls a.tar.*").trimmingCharacters(in: .whitespacesAndNewlines)
+            try shell("cd \(f.context) && \(compressor) -q \(compressor == "zstd" ? "--rm " : "")a.tar")
+            name = try shell("cd \(f.context) && ls a.tar.*").trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(!FileManager.default.fileExists(atPath: f.context + "/a.tar"))
             // Detected by content, not name.
             try FileManager.default.moveItem(atPath: f.context + "/" + name, toPath: f.context + "/payload.bin")
@@ -271,7 +272,7 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         let f = try CopyFixture()
         let served = try f.scratch.sub("www")
         try put(served + "/file.txt", "downloaded\n")
-        try sh("touch -d '2020-01-02 03:04:05 UTC' \(served)/file.txt")
+        try shell("touch -d '2020-01-02 03:04:05 UTC' \(served)/file.txt")
         let port = Int.random(in: 20000...40000)
         let server = Process()
         server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -287,7 +288,7 @@ func copyError(_ body: () async throws -> Void) async -> String? {
         let url = "http://127.0.0.1:\(port)/file.txt"
         var up = false
         for _ in 0..<50 where !up {
-            up = (try? sh("python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", \(port)))'")) != nil
+            up = (try? shell("python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", \(port)))'")) != nil
             if !up { try await Task.sleep(for: .milliseconds(100)) }
         }
         let good = SHA256Hasher.digest(Array("downloaded\n".utf8))

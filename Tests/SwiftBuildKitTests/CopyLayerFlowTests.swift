@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +12,7 @@ import SwiftBuildOCI
 /// the merged view, diff the upper into a layer, and stack that layer on the base again.
 @Suite(.serialized) struct CopyLayerFlowTests {
     @Test(.enabled(if: geteuid() == 0, "needs root (mounts, ownership)")) func copyStepProducesExactlyItsChanges() async throws {
-        let scratch = try SnapshotScratch()
+        let scratch = try TemporaryDirectory()
         guard Overlay.isSupported(scratch: scratch.path) else { return }
         let root = try scratch.sub("root")
         let content = try ContentStore(root: root)

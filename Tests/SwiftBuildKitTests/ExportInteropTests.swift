@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SwiftBuildArchive
 import SwiftBuildOCI
 @testable import SwiftBuildKit
@@ -26,20 +27,20 @@ import SwiftBuildOCI
         let layout = h.directory.path + "/layout"
         let result = try await Self.build(h, outputs: [.oci(destination: tarPath, tar: true),
                                                        .oci(destination: layout, tar: false)])
-        try runImageTool("/usr/bin/oci-image-tool", ["validate", "--type", "image", "--ref", "name=1.0", layout])
-        let inspected = try runImageTool("/usr/bin/skopeo", ["inspect", "oci-archive:" + tarPath])
+        try runTool("/usr/bin/oci-image-tool", ["validate", "--type", "image", "--ref", "name=1.0", layout])
+        let inspected = try runTool("/usr/bin/skopeo", ["inspect", "oci-archive:" + tarPath])
         #expect(inspected.contains(result.manifest.digest.description))
-        let fromLayout = try runImageTool("/usr/bin/skopeo", ["inspect", "--raw", "oci:" + layout + ":1.0"])
+        let fromLayout = try runTool("/usr/bin/skopeo", ["inspect", "--raw", "oci:" + layout + ":1.0"])
         #expect(fromLayout.contains(result.config.digest.description))
         // skopeo copy from the layout keeps the manifest digest (no recompression).
         let recopied = h.directory.path + "/recopied.tar"
-        try runImageTool("/usr/bin/skopeo", ["copy", "--preserve-digests", "oci:" + layout + ":1.0", "oci-archive:" + recopied + ":again"])
-        let again = try runImageTool("/usr/bin/skopeo", ["inspect", "--format", "{{.Digest}}", "oci-archive:" + recopied])
+        try runTool("/usr/bin/skopeo", ["copy", "--preserve-digests", "oci:" + layout + ":1.0", "oci-archive:" + recopied + ":again"])
+        let again = try runTool("/usr/bin/skopeo", ["inspect", "--format", "{{.Digest}}", "oci-archive:" + recopied])
         #expect(again.trimmingCharacters(in: .whitespacesAndNewlines) == result.manifest.digest.description)
         // skopeo copy oci-archive → docker-archive → our loader: the same config (image ID).
         let copied = h.directory.path + "/copied-docker.tar"
-        try runImageTool("/usr/bin/skopeo", ["copy", "oci-archive:" + tarPath, "docker-archive:" + copied + ":copied/app:1"])
-        let fresh = try ImageTestDirectory()
+        try runTool("/usr/bin/skopeo", ["copy", "oci-archive:" + tarPath, "docker-archive:" + copied + ":copied/app:1"])
+        let fresh = try TemporaryDirectory()
         let content = try ContentStore(root: fresh.path)
         let store = try ImageStore(root: fresh.path, content: content)
         let loaded = try ImageLoader.load(from: copied, into: content, store: store)
@@ -53,7 +54,7 @@ import SwiftBuildOCI
         let layout = h.directory.path + "/layout"
         _ = try await Self.build(h, outputs: [.oci(destination: layout, tar: false)])
         let bundle = h.directory.path + "/bundle"
-        try runImageTool("/usr/bin/umoci", ["unpack", "--image", layout + ":1.0", bundle])
+        try runTool("/usr/bin/umoci", ["unpack", "--image", layout + ":1.0", bundle])
         #expect(h.contents(bundle + "/rootfs/srv/hello.txt") == "hello from swiftbuild\n")
         #expect(!exists(bundle + "/rootfs/srv/gone"))
         #expect(!exists(bundle + "/rootfs/bin/wc"))
@@ -67,8 +68,8 @@ import SwiftBuildOCI
         try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
         let id = "swiftbuild-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let runcRoot = h.directory.path + "/runc-state"
-        defer { _ = try? runImageTool("/usr/sbin/runc", ["--root", runcRoot, "delete", "--force", id]) }
-        let output = try runImageTool("/usr/sbin/runc", ["--root", runcRoot, "run", "--bundle", bundle, id])
+        defer { _ = try? runTool("/usr/sbin/runc", ["--root", runcRoot, "delete", "--force", id]) }
+        let output = try runTool("/usr/sbin/runc", ["--root", runcRoot, "run", "--bundle", bundle, id])
         #expect(output == "hello from swiftbuild\n")
     }
 
@@ -76,15 +77,15 @@ import SwiftBuildOCI
         let h = try BuildHarness()
         let archive = h.directory.path + "/app-docker.tar"
         let result = try await Self.build(h, outputs: [.docker(destination: archive)])
-        let inspected = try runImageTool("/usr/bin/skopeo", ["inspect", "--config", "docker-archive:" + archive])
+        let inspected = try runTool("/usr/bin/skopeo", ["inspect", "--config", "docker-archive:" + archive])
         #expect(inspected.contains("cat"))
         let layout = h.directory.path + "/from-docker"
-        try runImageTool("/usr/bin/skopeo", ["copy", "docker-archive:" + archive, "oci:" + layout + ":x"])
-        try runImageTool("/usr/bin/oci-image-tool", ["validate", "--type", "image", "--ref", "name=x", layout])
-        let listing = try runImageTool("/usr/bin/tar", ["-tf", archive])
+        try runTool("/usr/bin/skopeo", ["copy", "docker-archive:" + archive, "oci:" + layout + ":x"])
+        try runTool("/usr/bin/oci-image-tool", ["validate", "--type", "image", "--ref", "name=x", layout])
+        let listing = try runTool("/usr/bin/tar", ["-tf", archive])
         #expect(listing.contains("manifest.json"))
         // Our loader reads it back with the same image ID and the RepoTags name.
-        let fresh = try ImageTestDirectory()
+        let fresh = try TemporaryDirectory()
         let content = try ContentStore(root: fresh.path)
         let store = try ImageStore(root: fresh.path, content: content)
         let loaded = try ImageLoader.load(from: archive, into: content, store: store)
@@ -102,12 +103,12 @@ import SwiftBuildOCI
         let storage = h.directory.path + "/podman"
         let podman = ["--root", storage + "/root", "--runroot", storage + "/run", "--storage-driver", "vfs",
                       "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
-        defer { _ = try? runImageTool("/usr/bin/podman", podman + ["system", "reset", "--force"]) }
+        defer { _ = try? runTool("/usr/bin/podman", podman + ["system", "reset", "--force"]) }
         for archive in [oci, docker] {
-            let out = try runImageTool("/usr/bin/podman", podman + ["load", "-i", archive])
+            let out = try runTool("/usr/bin/podman", podman + ["load", "-i", archive])
             #expect(out.contains("interop/app:1.0"), "podman load \(archive): \(out)")
         }
-        let id = try runImageTool("/usr/bin/podman", podman + ["image", "inspect", "--format", "{{.Id}}", "localhost/interop/app:1.0"])
+        let id = try runTool("/usr/bin/podman", podman + ["image", "inspect", "--format", "{{.Id}}", "localhost/interop/app:1.0"])
         #expect(id.trimmingCharacters(in: .whitespacesAndNewlines) == result.config.digest.encoded)
     }
 
@@ -120,7 +121,7 @@ import SwiftBuildOCI
         #expect(!exists(local + "/srv/gone"))
         #expect(!exists(local + "/bin/wc"))
         #expect(exists(local + "/bin/busybox"))
-        let listing = try runImageTool("/usr/bin/tar", ["-tf", tar]).split(separator: "\n").map(String.init)
+        let listing = try runTool("/usr/bin/tar", ["-tf", tar]).split(separator: "\n").map(String.init)
         #expect(listing.contains("srv/hello.txt"))
         #expect(listing.contains("bin/busybox"))
         #expect(!listing.contains { $0.contains("gone") || $0.contains(".wh.") || $0 == "bin/wc" })
@@ -149,7 +150,7 @@ import SwiftBuildOCI
         #expect(!raw.contains("vnd.oci"))
         #expect(raw.contains(result.config.digest.description))  // the config's bytes are unchanged
 
-        let zraw = try runImageTool("/usr/bin/skopeo", ["inspect", "--raw", "oci:" + zstd + ":1.0"])
+        let zraw = try runTool("/usr/bin/skopeo", ["inspect", "--raw", "oci:" + zstd + ":1.0"])
         let manifest = try CanonicalJSON.decode(ImageManifest.self, from: Array(zraw.utf8))
         #expect(manifest.layers.allSatisfy { $0.mediaType == .ociLayerZstd })
         #expect(manifest.annotations?["org.example.k"] == "v")
@@ -157,7 +158,7 @@ import SwiftBuildOCI
         let index = try #require(FileManager.default.contents(atPath: zstd + "/index.json"))
         #expect(String(decoding: index, as: UTF8.self).contains("org.example.i"))
         // The zstd layout loads back and unpacks to the same tree.
-        let fresh = try ImageTestDirectory()
+        let fresh = try TemporaryDirectory()
         let content = try ContentStore(root: fresh.path)
         let store = try ImageStore(root: fresh.path, content: content)
         let loaded = try #require(try ImageLoader.load(from: zstd, into: content, store: store).first)
@@ -174,7 +175,7 @@ import SwiftBuildOCI
         let saved = h.directory.path + "/saved.tar"
         try ImageSaver(content: h.builder.content, images: h.builder.images, scratch: h.root + "/tmp")
             .save([app, try ImageReference(parsing: TestImages.busyboxName)], format: .oci, to: saved)
-        let fresh = try ImageTestDirectory()
+        let fresh = try TemporaryDirectory()
         let content = try ContentStore(root: fresh.path)
         let store = try ImageStore(root: fresh.path, content: content)
         _ = try ImageLoader.load(from: saved, into: content, store: store)
@@ -184,7 +185,7 @@ import SwiftBuildOCI
         let savedDocker = h.directory.path + "/saved-docker.tar"
         try ImageSaver(content: h.builder.content, images: h.builder.images, scratch: h.root + "/tmp")
             .save([app], format: .docker, to: savedDocker)
-        let fresh2 = try ImageTestDirectory()
+        let fresh2 = try TemporaryDirectory()
         let content2 = try ContentStore(root: fresh2.path)
         let store2 = try ImageStore(root: fresh2.path, content: content2)
         _ = try ImageLoader.load(from: savedDocker, into: content2, store: store2)

@@ -1,5 +1,6 @@
 import SwiftBuildOCI
 import Testing
+import TestSupport
 
 struct ImageConfigJSONTests {
     private func text(_ value: some Encodable) throws -> String {

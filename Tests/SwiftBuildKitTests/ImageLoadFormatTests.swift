@@ -2,6 +2,7 @@ import Foundation
 import SwiftBuildKit
 import SwiftBuildOCI
 import Testing
+import TestSupport
 
 /// Loading the legacy `docker save` layout and the command line `load` and `images`.
 struct ImageLoadFormatTests {
@@ -11,7 +12,7 @@ struct ImageLoadFormatTests {
         let fm = FileManager.default
         try fm.createDirectory(atPath: dir + "/aaaa", withIntermediateDirectories: true)
         try fm.createDirectory(atPath: dir + "/bbbb", withIntermediateDirectories: true)
-        try runImageTool("/bin/sh", ["-c", "gzip -dc < \"$0\" > \"$1\"", f.content.path(for: f.image.layers[0].digest),
+        try runTool("/bin/sh", ["-c", "gzip -dc < \"$0\" > \"$1\"", f.content.path(for: f.image.layers[0].digest),
                                      dir + "/aaaa/layer.tar"])
         try fm.createSymbolicLink(atPath: dir + "/bbbb/layer.tar", withDestinationPath: "../aaaa/layer.tar")
         let config = configName ?? f.image.configDescriptor.digest.encoded + ".json"
@@ -28,7 +29,7 @@ struct ImageLoadFormatTests {
         let f = try OCIArchiveTests.Fixture()
         let dir = try legacyArchive(f)
         let archive = f.dir.path + "/legacy.tar.gz"
-        try runImageTool("/usr/bin/tar", ["-czf", archive, "-C", dir, "."])
+        try runTool("/usr/bin/tar", ["-czf", archive, "-C", dir, "."])
         let (content, store) = try f.emptyStore("legacy")
         let loaded = try ImageLoader.load(from: archive, into: content, store: store)
         #expect(loaded.count == 1)
@@ -67,14 +68,14 @@ struct ImageLoadFormatTests {
         let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("swiftbuild").path
         let root = f.dir.path + "/cli"
-        let loadOutput = try runImageTool(executable, ["load", "-i", archive, "--root", root])
+        let loadOutput = try runTool(executable, ["load", "-i", archive, "--root", root])
         #expect(loadOutput == "Loaded image: localhost/busybox:latest\n")
-        let images = try runImageTool(executable, ["images", "--root", root]).split(separator: "\n")
+        let images = try runTool(executable, ["images", "--root", root]).split(separator: "\n")
         #expect(images.count == 2)
         let columns = images.last?.split(separator: " ").map(String.init) ?? []
         #expect(Array(columns.prefix(3)) == ["localhost/busybox", "latest", String(f.image.id.encoded.prefix(12))])
-        #expect(throws: (any Error).self) { try runImageTool(executable, ["load", "-i", f.dir.path + "/missing.tar", "--root", root]) }
-        let viaStdin = try runImageTool("/bin/sh", ["-c", "\"$0\" load --root \"$1\" < \"$2\"", executable, f.dir.path + "/stdin", archive])
+        #expect(throws: (any Error).self) { try runTool(executable, ["load", "-i", f.dir.path + "/missing.tar", "--root", root]) }
+        let viaStdin = try runTool("/bin/sh", ["-c", "\"$0\" load --root \"$1\" < \"$2\"", executable, f.dir.path + "/stdin", archive])
         #expect(viaStdin == "Loaded image: localhost/busybox:latest\n")
         #expect(((try? FileManager.default.contentsOfDirectory(atPath: f.dir.path + "/stdin/tmp")) ?? []).isEmpty)
     }

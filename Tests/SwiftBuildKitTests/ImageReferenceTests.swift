@@ -1,5 +1,6 @@
 import SwiftBuildOCI
 import Testing
+import TestSupport
 
 struct ImageReferenceTests {
     static let digest = "sha256:" + String(repeating: "ab", count: 32)

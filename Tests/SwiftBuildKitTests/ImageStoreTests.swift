@@ -2,10 +2,11 @@ import Foundation
 import SwiftBuildKit
 import SwiftBuildOCI
 import Testing
+import TestSupport
 
 struct ImageStoreTests {
     @Test func busyboxFixtureIsTaggedAndReadable() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let reference = try TestImages.busybox(root: dir.path)
         #expect(reference.description == "localhost/busybox:latest")
         let content = try ContentStore(root: dir.path)
@@ -18,14 +19,14 @@ struct ImageStoreTests {
         #expect(image.manifestDescriptor.mediaType == .ociManifest)
         // The scratch area is left empty.
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path + "/tmp").isEmpty)
-        let listing = try runImageTool("/usr/bin/bsdtar", ["-tvf", content.path(for: image.layers[0].digest)])
+        let listing = try runTool("/usr/bin/bsdtar", ["-tvf", content.path(for: image.layers[0].digest)])
         #expect(listing.contains("bin/sh -> busybox"))
         #expect(listing.contains("etc/group"))
         #expect(listing.contains("home/app/"))
     }
 
     @Test func busyboxFixtureIsDeterministic() throws {
-        let a = try ImageTestDirectory(), b = try ImageTestDirectory()
+        let a = try TemporaryDirectory(), b = try TemporaryDirectory()
         try TestImages.busybox(root: a.path)
         try TestImages.busybox(root: b.path)
         let ref = try ImageReference(parsing: TestImages.busyboxName)
@@ -35,7 +36,7 @@ struct ImageStoreTests {
     }
 
     @Test func tagResolveListRemove() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let busybox = try TestImages.busybox(root: dir.path)
         let content = try ContentStore(root: dir.path)
         let store = try ImageStore(root: dir.path, content: content)
@@ -58,7 +59,7 @@ struct ImageStoreTests {
     }
 
     @Test func tagRefusesMissingBlobsAndNonManifests() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let content = try ContentStore(root: dir.path)
         let store = try ImageStore(root: dir.path, content: content)
         let ref = try ImageReference(parsing: "x")
@@ -72,7 +73,7 @@ struct ImageStoreTests {
     }
 
     @Test func imageRefusesACorruptConfig() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let reference = try TestImages.busybox(root: dir.path)
         let content = try ContentStore(root: dir.path)
         let store = try ImageStore(root: dir.path, content: content)
@@ -86,7 +87,7 @@ struct ImageStoreTests {
     }
 
     @Test func indexPicksTheHostPlatform() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let reference = try TestImages.busybox(root: dir.path)
         let content = try ContentStore(root: dir.path)
         let store = try ImageStore(root: dir.path, content: content)
@@ -123,7 +124,7 @@ struct ImageWriterTests {
     }
 
     @Test func writesConfigAndManifestCanonically() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let content = try ContentStore(root: dir.path)
         let layer = try content.ingest(bytes: [UInt8](repeating: 0, count: 1024))
         let config = ImageConfig(platform: Platform(os: "linux", architecture: "amd64"),

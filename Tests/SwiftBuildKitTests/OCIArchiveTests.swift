@@ -2,11 +2,12 @@ import Foundation
 import SwiftBuildKit
 import SwiftBuildOCI
 import Testing
+import TestSupport
 
 /// Export and load, checked against skopeo, umoci and bsdtar.
 struct OCIArchiveTests {
     struct Fixture {
-        let dir: ImageTestDirectory
+        let dir: TemporaryDirectory
         let root: String
         let content: ContentStore
         let store: ImageStore
@@ -15,12 +16,12 @@ struct OCIArchiveTests {
         let image: Image
 
         init() throws {
-            dir = try ImageTestDirectory()
+            dir = try TemporaryDirectory()
             root = dir.path + "/root"
             reference = try TestImages.busybox(root: root)
             content = try ContentStore(root: root)
             store = try ImageStore(root: root, content: content)
-            guard let manifest = try store.resolve(reference) else { throw TestImagesError("fixture not tagged") }
+            guard let manifest = try store.resolve(reference) else { throw TestFailure("fixture not tagged") }
             self.manifest = manifest
             image = try store.image(manifest)
         }
@@ -40,7 +41,7 @@ struct OCIArchiveTests {
         try OCIArchiveExporter.write(images: [(f.manifest, [f.reference, extra])], content: f.content, to: b, tar: true)
         let bytesA = try #require(FileManager.default.contents(atPath: a))
         #expect(bytesA == FileManager.default.contents(atPath: b))
-        let listing = try runImageTool("/usr/bin/tar", ["-tvf", a, "--numeric-owner"])
+        let listing = try runTool("/usr/bin/tar", ["-tvf", a, "--numeric-owner"])
         let lines = listing.split(separator: "\n")
         let names = lines.compactMap { $0.split(separator: " ").last.map(String.init) }
         var blobNames = [f.manifest.digest, f.image.configDescriptor.digest, f.image.layers[0].digest]
@@ -48,7 +49,7 @@ struct OCIArchiveTests {
         blobNames.sort()
         #expect(names == ["blobs/", "blobs/sha256/"] + blobNames + ["index.json", "oci-layout"])
         #expect(lines.allSatisfy { $0.contains(" 0/0 ") && $0.contains("1970-01-01 00:00") })
-        let index = try CanonicalJSON.decode(ImageIndex.self, from: Array(try runImageTool("/usr/bin/tar", ["-xOf", a, "index.json"]).utf8))
+        let index = try CanonicalJSON.decode(ImageIndex.self, from: Array(try runTool("/usr/bin/tar", ["-xOf", a, "index.json"]).utf8))
         #expect(index.manifests.count == 2)
         #expect(index.manifests[0].annotations == [AnnotationKey.refName: "latest",
                                                    AnnotationKey.containerdImageName: "localhost/busybox:latest"])
@@ -60,12 +61,12 @@ struct OCIArchiveTests {
         let f = try Fixture()
         let archive = f.dir.path + "/image.tar"
         try OCIArchiveExporter.write(images: [(f.manifest, [f.reference])], content: f.content, to: archive, tar: true)
-        let raw = try runImageTool("/usr/bin/skopeo", ["inspect", "--raw", "oci-archive:" + archive])
+        let raw = try runTool("/usr/bin/skopeo", ["inspect", "--raw", "oci-archive:" + archive])
         #expect(SHA256Hasher.digest(Array(raw.utf8)) == f.manifest.digest)
-        let config = try runImageTool("/usr/bin/skopeo", ["inspect", "--config", "--raw", "oci-archive:" + archive])
+        let config = try runTool("/usr/bin/skopeo", ["inspect", "--config", "--raw", "oci-archive:" + archive])
         #expect(SHA256Hasher.digest(Array(config.utf8)) == f.image.configDescriptor.digest)
         let summary = try JSONSerialization.jsonObject(with: Data(
-            try runImageTool("/usr/bin/skopeo", ["inspect", "oci-archive:" + archive]).utf8)) as? [String: Any]
+            try runTool("/usr/bin/skopeo", ["inspect", "oci-archive:" + archive]).utf8)) as? [String: Any]
         #expect(summary?["Digest"] as? String == f.manifest.digest.description)
         #expect(summary?["Layers"] as? [String] == [f.image.layers[0].digest.description])
     }
@@ -75,7 +76,7 @@ struct OCIArchiveTests {
         let layout = f.dir.path + "/layout"
         try OCIArchiveExporter.write(images: [(f.manifest, [f.reference])], content: f.content, to: layout, tar: false)
         let bundle = f.dir.path + "/bundle"
-        try runImageTool("/usr/bin/umoci", ["unpack", "--image", layout + ":latest", bundle])
+        try runTool("/usr/bin/umoci", ["unpack", "--image", layout + ":latest", bundle])
         let rootfs = bundle + "/rootfs"
         #expect(FileManager.default.contents(atPath: rootfs + "/bin/busybox") == FileManager.default.contents(atPath: "/bin/busybox"))
         for applet in TestImages.busyboxApplets {
@@ -112,7 +113,7 @@ struct OCIArchiveTests {
         let archive = f.dir.path + "/image.tar"
         try OCIArchiveExporter.write(images: [(f.manifest, [f.reference])], content: f.content, to: archive, tar: true)
         let docker = f.dir.path + "/docker.tar"
-        try runImageTool("/usr/bin/skopeo", ["--insecure-policy", "copy", "oci-archive:" + archive,
+        try runTool("/usr/bin/skopeo", ["--insecure-policy", "copy", "oci-archive:" + archive,
                                              "docker-archive:" + docker + ":example.com/loaded:v2"])
         let (content, store) = try f.emptyStore("loaded")
         let loaded = try ImageLoader.load(from: docker, into: content, store: store)
@@ -127,7 +128,7 @@ struct OCIArchiveTests {
         // And back out: skopeo reads what we stored.
         let again = f.dir.path + "/again.tar"
         try OCIArchiveExporter.write(images: [(image.manifestDescriptor, [reference])], content: content, to: again, tar: true)
-        let config = try runImageTool("/usr/bin/skopeo", ["inspect", "--config", "--raw", "oci-archive:" + again])
+        let config = try runTool("/usr/bin/skopeo", ["inspect", "--config", "--raw", "oci-archive:" + again])
         #expect(SHA256Hasher.digest(Array(config.utf8)) == f.image.configDescriptor.digest)
     }
 
@@ -140,7 +141,7 @@ struct OCIArchiveTests {
         bytes[bytes.count - 20] ^= 0xff
         try bytes.write(to: URL(fileURLWithPath: layer))
         let tarred = f.dir.path + "/corrupt.tar"
-        try runImageTool("/usr/bin/tar", ["-cf", tarred, "-C", layout, "."])
+        try runTool("/usr/bin/tar", ["-cf", tarred, "-C", layout, "."])
         for input in [layout, tarred] {
             let (content, store) = try f.emptyStore("corrupt")
             #expect(throws: ImageStoreError.self) { try ImageLoader.load(from: input, into: content, store: store) }
@@ -221,7 +222,7 @@ struct OCIArchiveTests {
 /// Pinned bytes: the same tiny image must always export to the same archive.
 struct OCIArchiveGoldenTests {
     @Test func uncompressedScratchImageExportsToPinnedDigests() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let tree = dir.path + "/tree"
         try FileManager.default.createDirectory(atPath: tree + "/d", withIntermediateDirectories: true)
         try Data("hi\n".utf8).write(to: URL(fileURLWithPath: tree + "/d/hello"))

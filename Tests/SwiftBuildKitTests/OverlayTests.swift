@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,19 +10,19 @@ import SwiftBuildOCI
 
 @Suite(.serialized) struct OverlayTests {
     /// Two lower layers in overlay form: bottom has a/keep a/gone d/old, top deletes d/old's sibling.
-    static func lowers(_ scratch: SnapshotScratch) throws -> [String] {
+    static func lowers(_ scratch: TemporaryDirectory) throws -> [String] {
         let bottom = try scratch.sub("bottom"), top = try scratch.sub("top")
         try put(bottom + "/a/keep", "k")
         try put(bottom + "/a/gone", "g")
         try put(bottom + "/d/old", "o")
         try put(bottom + "/d/sub/deep", "d")
         try put(top + "/a/top", "t")
-        try sh("mknod \(top)/a/gone c 0 0")
+        try shell("mknod \(top)/a/gone c 0 0")
         return [top, bottom]
     }
 
     @Test(.enabled(if: geteuid() == 0, "needs root (mounts, ownership)")) func mountDiffWithDeletionsAndOpaqueDirectories() throws {
-        let scratch = try SnapshotScratch()
+        let scratch = try TemporaryDirectory()
         #expect(Overlay.isSupported(scratch: scratch.path))
         let lower = try Self.lowers(scratch)
         let upper = scratch.path + "/upper"
@@ -44,14 +45,14 @@ import SwiftBuildOCI
         // The layer written from the upper has OCI whiteouts and no overlay xattrs.
         let store = try ContentStore(root: try scratch.sub("store"))
         let result = try LayerWriter(compression: .uncompressed).write(entries: entries, from: upper, into: store)
-        let listing = try sh("tar --xattrs -tvf \(store.path(for: result.digest))")
+        let listing = try shell("tar --xattrs -tvf \(store.path(for: result.digest))")
         #expect(listing.contains("a/.wh.keep"))
         #expect(listing.contains("d/.wh..wh..opq"))
         #expect(!listing.contains("trusted.overlay"))
     }
 
     @Test(.enabled(if: geteuid() == 0, "needs root (mounts, ownership)")) func mountFailureAndUnmountInBodyError() throws {
-        let scratch = try SnapshotScratch()
+        let scratch = try TemporaryDirectory()
         struct Boom: Error {}
         #expect(throws: Boom.self) {
             try Overlay.withMergedView(lower: [try scratch.sub("l")], upper: scratch.path + "/u",
@@ -66,11 +67,11 @@ import SwiftBuildOCI
     }
 
     @Test(.enabled(if: geteuid() == 0, "needs root (mounts, ownership)")) func fallbackMaterializeAndTreeDiff() throws {
-        let scratch = try SnapshotScratch()
+        let scratch = try TemporaryDirectory()
         let lower = try Self.lowers(scratch)
         // An opaque directory in the top layer hides the bottom's d.
         try put(lower[0] + "/d/only", "x")
-        try sh("setfattr -n trusted.overlay.opaque -v y \(lower[0])/d 2>/dev/null || python3 -c \"import os; os.setxattr('\(lower[0])/d', 'trusted.overlay.opaque', b'y')\"")
+        try shell("setfattr -n trusted.overlay.opaque -v y \(lower[0])/d 2>/dev/null || python3 -c \"import os; os.setxattr('\(lower[0])/d', 'trusted.overlay.opaque', b'y')\"")
         let before = scratch.path + "/before"
         try Overlay.materialize(lower: lower, into: before)
         #expect(tree(before) == ["a", "a/keep", "a/top", "d", "d/only"])

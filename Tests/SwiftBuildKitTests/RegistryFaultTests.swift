@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SwiftBuildOCI
 @testable import SwiftBuildKit
 
@@ -38,7 +39,7 @@ import SwiftBuildOCI
         """#
 
     @Test func retriesResumesAndDenials() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let scriptPath = dir.path + "/server.py"
         try Data(Self.script.utf8).write(to: URL(fileURLWithPath: scriptPath))
         let port = try TestRegistry.freePort()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SwiftBuildOCI
 @testable import SwiftBuildKit
 
@@ -66,7 +67,7 @@ import SwiftBuildOCI
 
     /// A Docker manifest list with two platforms: the host's manifest is pulled, the other is not touched.
     @Test func manifestListPicksTheHostPlatform() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let config = ImageConfig(platform: .host, config: ContainerConfig(), rootfs: .init(diffIDs: []))
         let configBytes = try CanonicalJSON.encode(config)
         let configDescriptor = Descriptor(mediaType: .dockerConfig, digest: SHA256Hasher.digest(configBytes),
@@ -113,7 +114,7 @@ import SwiftBuildOCI
 
     @Test(arguments: [true, false])
     func brokenDownloadResumes(registryHonoursRange: Bool) throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let content = try ContentStore(root: dir.path)
         let blob = Self.blob
         let transport = ScriptedTransport { request, n in
@@ -133,7 +134,7 @@ import SwiftBuildOCI
     }
 
     @Test func droppedEveryTimeGivesUpAndStoresNothing() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let content = try ContentStore(root: dir.path)
         let blob = Self.blob
         let transport = ScriptedTransport { _, _ in .init(status: 200, body: blob, cutAfter: 10) }
@@ -148,7 +149,7 @@ import SwiftBuildOCI
     }
 
     @Test func wrongBytesAreRefused() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let content = try ContentStore(root: dir.path)
         var wrong = Self.blob
         wrong[5] ^= 1

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 import SwiftBuildArchive
 import SwiftBuildOCI
 @testable import SwiftBuildKit
@@ -8,22 +9,22 @@ import SwiftBuildOCI
 /// Pull and push against a real registry (docker-registry on 127.0.0.1), checked with skopeo.
 @Suite(.serialized) struct RegistryTests {
     /// A root with the busybox fixture, copied by skopeo into the registry as `base/busybox:1`.
-    static func seed(_ registry: TestRegistry, scratch: ImageTestDirectory) throws -> (Image, String) {
+    static func seed(_ registry: TestRegistry, scratch: TemporaryDirectory) throws -> (Image, String) {
         let root = scratch.path + "/seed"
         let reference = try TestImages.busybox(root: root)
         let content = try ContentStore(root: root)
         let store = try ImageStore(root: root, content: content)
-        guard let descriptor = try store.resolve(reference) else { throw TestImagesError("fixture not tagged") }
+        guard let descriptor = try store.resolve(reference) else { throw TestFailure("fixture not tagged") }
         let layout = scratch.path + "/layout"
         try OCIArchiveExporter.write(images: [(descriptor, [reference])], content: content, to: layout, tar: false)
         let name = registry.host + "/base/busybox:1"
-        try runImageTool("/usr/bin/skopeo", ["copy", "--dest-tls-verify=false", "--preserve-digests",
+        try runTool("/usr/bin/skopeo", ["copy", "--dest-tls-verify=false", "--preserve-digests",
                                               "oci:" + layout + ":latest", "docker://" + name])
         return (try store.image(descriptor), name)
     }
 
     static func skopeoDigest(_ name: String, credentials: String? = nil) throws -> String {
-        try runImageTool("/usr/bin/skopeo", ["inspect", "--tls-verify=false", "--format", "{{.Digest}}"]
+        try runTool("/usr/bin/skopeo", ["inspect", "--tls-verify=false", "--format", "{{.Digest}}"]
                          + (credentials.map { ["--creds", $0] } ?? []) + ["docker://" + name])
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -31,7 +32,7 @@ import SwiftBuildOCI
     @Test func buildFromRegistryPushAndPullBack() async throws {
         let registry = try TestRegistry()
         defer { registry.stop() }
-        let scratch = try ImageTestDirectory()
+        let scratch = try TemporaryDirectory()
         let (base, baseName) = try Self.seed(registry, scratch: scratch)
 
         // A fresh root: FROM pulls the base from the registry and tags it.
@@ -94,7 +95,7 @@ import SwiftBuildOCI
     @Test func aBaseOnlyInTheRegistryExpandsWordsLikeALocalOne() async throws {
         let registry = try TestRegistry()
         defer { registry.stop() }
-        let scratch = try ImageTestDirectory()
+        let scratch = try TemporaryDirectory()
         let (_, busybox) = try Self.seed(registry, scratch: scratch)
 
         // The base: busybox with ENV APPDIR and a PATH of its own, pushed to the registry.
@@ -141,7 +142,7 @@ import SwiftBuildOCI
         #expect(config.env?.contains("WHERE=/opt/app/bin") == true)
         #expect(config.env?.contains("PATH=/extra/bin:/venv/bin:\(TestImages.path)") == true)
         let bundle = scratch.path + "/bundle"
-        try runImageTool("/usr/bin/umoci", ["unpack", "--image",
+        try runTool("/usr/bin/umoci", ["unpack", "--image",
                                              try Self.layout(root: cold, manifest: fresh.manifest, in: scratch) + ":latest",
                                              bundle])
         #expect(FileManager.default.fileExists(atPath: bundle + "/rootfs/opt/app/hello.txt"))
@@ -158,7 +159,7 @@ import SwiftBuildOCI
     }
 
     /// An OCI layout of one image of `root`'s store, for umoci.
-    static func layout(root: String, manifest: Descriptor, in scratch: ImageTestDirectory) throws -> String {
+    static func layout(root: String, manifest: Descriptor, in scratch: TemporaryDirectory) throws -> String {
         let content = try ContentStore(root: root)
         let layout = scratch.path + "/layout-\(manifest.digest.encoded.prefix(12))"
         try OCIArchiveExporter.write(images: [(manifest, [try ImageReference(parsing: "localhost/out:latest")])],
@@ -170,7 +171,7 @@ import SwiftBuildOCI
     @Test func commandLine() throws {
         let registry = try TestRegistry(user: "cli", password: "pw")
         defer { registry.stop() }
-        let scratch = try ImageTestDirectory()
+        let scratch = try TemporaryDirectory()
         let root = scratch.path + "/root"
         try TestImages.busybox(root: root)
         let dockerConfig = try registry.dockerConfig(in: scratch.path, user: "cli", password: "pw")
@@ -202,7 +203,7 @@ import SwiftBuildOCI
     @Test func loginAndLogout() throws {
         let registry = try TestRegistry(user: "joe", password: "right")
         defer { registry.stop() }
-        let scratch = try ImageTestDirectory()
+        let scratch = try TemporaryDirectory()
         let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("swiftbuild").path
         let dockerConfig = scratch.path + "/docker"
@@ -210,7 +211,7 @@ import SwiftBuildOCI
         try Data(#"{"auths":{"other.test":{"auth":"eDp5"}},"detachKeys":"ctrl-x"}"#.utf8)
             .write(to: URL(fileURLWithPath: dockerConfig + "/config.json"))
         @discardableResult func sb(_ arguments: [String], input: String = "") throws -> String {
-            try runImageTool("/bin/sh", ["-c", #"c="$1"; shift; printf '%s\n' "$0" | env DOCKER_CONFIG="$c" "$@""#,
+            try runTool("/bin/sh", ["-c", #"c="$1"; shift; printf '%s\n' "$0" | env DOCKER_CONFIG="$c" "$@""#,
                                          input, dockerConfig, tool] + arguments)
         }
         #expect(throws: (any Error).self) { try sb(["login", "-u", "joe", "--password-stdin", registry.host], input: "wrong") }
@@ -233,7 +234,7 @@ import SwiftBuildOCI
     @Test func chunkedUploadAndDigestReference() async throws {
         let registry = try TestRegistry()
         defer { registry.stop() }
-        let scratch = try ImageTestDirectory()
+        let scratch = try TemporaryDirectory()
         let root = scratch.path + "/root"
         let local = try TestImages.busybox(root: root)
         let content = try ContentStore(root: root)
@@ -256,7 +257,7 @@ import SwiftBuildOCI
     @Test func missingAndCorruptGiveClearErrorsAndStoreNothing() async throws {
         let registry = try TestRegistry()
         defer { registry.stop() }
-        let scratch = try ImageTestDirectory()
+        let scratch = try TemporaryDirectory()
         let (base, baseName) = try Self.seed(registry, scratch: scratch)
         let fresh = scratch.path + "/fresh"
         let content = try ContentStore(root: fresh)
@@ -296,7 +297,7 @@ import SwiftBuildOCI
     @Test func basicAuthFromCredentials() async throws {
         let registry = try TestRegistry(user: "ci", password: "s3cret")
         defer { registry.stop() }
-        let scratch = try ImageTestDirectory()
+        let scratch = try TemporaryDirectory()
         let root = scratch.path + "/root"
         let local = try TestImages.busybox(root: root)
         let images = try ImageStore(root: root, content: try ContentStore(root: root))
@@ -339,7 +340,7 @@ import SwiftBuildOCI
     }
 
     @Test func credentialHelpers() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let helper = dir.path + "/docker-credential-fake"
         try Data("""
             #!/bin/sh

@@ -1,31 +1,16 @@
 import Synchronization
 import Testing
+import TestSupport
 @testable import SwiftBuildKit
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// A scratch directory for one sandbox test, removed at the end (`deinit`), even when the test fails.
-final class SandboxScratch: Sendable {
-    static let prefix = "/tmp/swiftbuild-sandbox-test-"
-    let path: String
+/// Where sandbox tests' scratch directories go, so a test can tell its own mounts from others'.
+let sandboxScratchPrefix = TemporaryDirectory.base + "/swiftbuild-sandbox-test-"
 
-    init() throws {
-        var template = Array((Self.prefix + "XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) != nil }
-        try #require(made)
-        path = String(decoding: template.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    deinit { SandboxPath.removeTree(path) }
-
-    /// A directory `name` in the scratch directory.
-    func directory(_ name: String) throws -> String {
-        let p = path + "/" + name
-        try #require(mkdir(p, 0o755) == 0, "mkdir \(p)")
-        return p
-    }
-}
+/// A scratch directory for one sandbox test, removed at the end, even when the test fails.
+func sandboxScratch() throws -> TemporaryDirectory { try TemporaryDirectory(prefix: "swiftbuild-sandbox-test") }
 
 /// A busybox-static root filesystem built from the host's /bin/busybox (Debian busybox-static).
 enum BusyboxRootfs {

@@ -1,5 +1,6 @@
 import CSandbox
 import Testing
+import TestSupport
 @testable import SwiftBuildKit
 #if canImport(Glibc)
 import Glibc
@@ -10,18 +11,18 @@ import Glibc
 struct SandboxTests {
     /// A busybox rootfs as the one lower directory of an overlay, with fresh upper and work directories.
     struct Fixture: Sendable {
-        let scratch: SandboxScratch
+        let scratch: TemporaryDirectory
         let lower: String
         let upper: String
         let work: String
         let sandbox: Sandbox
 
         init() throws {
-            scratch = try SandboxScratch()
-            lower = try scratch.directory("lower")
+            scratch = try sandboxScratch()
+            lower = try scratch.sub("lower")
             try BusyboxRootfs.make(at: lower)
-            upper = try scratch.directory("upper")
-            work = try scratch.directory("work")
+            upper = try scratch.sub("upper")
+            work = try scratch.sub("work")
             sandbox = Sandbox(scratchDirectory: scratch.path + "/sandbox")
         }
 
@@ -42,9 +43,9 @@ struct SandboxTests {
     /// Mounts that other processes (another test run on the same machine) make meanwhile are not counted:
     /// the check is that the set of sandbox-test mounts is the same after the body as before it.
     func withMountCheck(_ body: () async throws -> Void) async throws {
-        let before = Set(MountTable.lines(mentioning: SandboxScratch.prefix))
+        let before = Set(MountTable.lines(mentioning: sandboxScratchPrefix))
         defer {
-            let leaked = Set(MountTable.lines(mentioning: SandboxScratch.prefix)).subtracting(before)
+            let leaked = Set(MountTable.lines(mentioning: sandboxScratchPrefix)).subtracting(before)
             #expect(leaked.isEmpty, "a sandbox mount leaked: \(leaked)")
         }
         try await body()
@@ -161,7 +162,7 @@ struct SandboxTests {
     @Test func upperHoldsExactlyWhatTheCommandWrote() async throws {
         try await withMountCheck {
             let f = try Fixture()
-            for dir in ["data", "olddir"] { _ = try f.scratch.directory("lower/" + dir) }
+            for dir in ["data", "olddir"] { _ = try f.scratch.sub("lower/" + dir) }
             for file in ["data/keep", "data/gone", "olddir/x"] { try BusyboxRootfs.write(f.lower + "/" + file, [1]) }
             let result = try await f.run(f.spec("echo new > /new.txt; rm /data/gone; rm -r /olddir; mkdir /made; ls /proc/self >/dev/null"))
             #expect(result.status == 0)
@@ -173,8 +174,8 @@ struct SandboxTests {
     @Test func bindTmpfsAndFileMountsLeaveNothingInTheUpper() async throws {
         try await withMountCheck {
             let f = try Fixture()
-            let shared = try f.scratch.directory("shared")
-            let readOnly = try f.scratch.directory("readonly")
+            let shared = try f.scratch.sub("shared")
+            let readOnly = try f.scratch.sub("readonly")
             try BusyboxRootfs.write(readOnly + "/data", Array("ro-data".utf8))
             var spec = f.spec("""
                 echo rw > /mnt/shared/written; cat /mnt/ro/data; echo; touch /mnt/ro/nope 2>/dev/null; echo ro:$?; \
@@ -260,9 +261,9 @@ struct SandboxTests {
         try await withMountCheck {
             let f = try Fixture()
             // A second layer on top of the busybox one: it deletes /etc/group and /proc (both present below).
-            let top = try f.scratch.directory("top")
-            _ = try f.scratch.directory("lower/proc")
-            _ = try f.scratch.directory("top/etc")
+            let top = try f.scratch.sub("top")
+            _ = try f.scratch.sub("lower/proc")
+            _ = try f.scratch.sub("top/etc")
             try BusyboxRootfs.write(top + "/etc/added", Array("top".utf8))
             #expect(mknod(top + "/etc/group", S_IFCHR | 0o600, 0) == 0)
             #expect(mknod(top + "/proc", S_IFCHR | 0o600, 0) == 0)
@@ -375,8 +376,8 @@ struct SandboxTests {
     @Test func stubsBehindSymbolicLinksAreRemovedToo() async throws {
         try await withMountCheck {
             let f = try Fixture()
-            _ = try f.scratch.directory("lower/run")
-            _ = try f.scratch.directory("lower/var")
+            _ = try f.scratch.sub("lower/run")
+            _ = try f.scratch.sub("lower/var")
             #expect(symlink("../run", f.lower + "/var/run") == 0)
             var spec = f.spec("test -d /run/cache/x && echo mounted")
             spec.mounts = [.tmpfs(target: "/var/run/cache/x", sizeBytes: nil)]
@@ -393,7 +394,7 @@ struct SandboxTests {
             // 60 layers whose paths alone are longer than one overlay option string can be, each with one file.
             var layers: [String] = []
             for i in 0..<60 {
-                let layer = try f.scratch.directory("layer,with:odd-name-\(i)-" + String(repeating: "x", count: 60))
+                let layer = try f.scratch.sub("layer,with:odd-name-\(i)-" + String(repeating: "x", count: 60))
                 try BusyboxRootfs.write(layer + "/f\(i)", Array("\(i)".utf8))
                 try BusyboxRootfs.write(layer + "/shadowed", Array("\(i)".utf8))
                 layers.append(layer)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import SwiftBuildOCI
 
 /// An `HTTPTransport` answering from a closure, recording every request: for the auth, retry and

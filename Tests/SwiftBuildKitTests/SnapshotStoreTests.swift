@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,7 +10,7 @@ import SwiftBuildOCI
 
 @Suite(.serialized) struct SnapshotStoreTests {
     /// A layer with a file, a directory, a whiteout and an opaque directory, written into `content`.
-    static func layer(_ scratch: SnapshotScratch, _ content: ContentStore) throws -> LayerResult {
+    static func layer(_ scratch: TemporaryDirectory, _ content: ContentStore) throws -> LayerResult {
         let src = try scratch.sub("layer-src")
         try put(src + "/etc/hello", "hi\n")
         try put(src + "/opt/x/new", "n")
@@ -20,7 +21,7 @@ import SwiftBuildOCI
     }
 
     @Test(.enabled(if: geteuid() == 0, "needs root (mounts, ownership)")) func extractsOnceInOverlayFormAndRepairs() async throws {
-        let scratch = try SnapshotScratch()
+        let scratch = try TemporaryDirectory()
         let root = try scratch.sub("root")
         let content = try ContentStore(root: root)
         let result = try Self.layer(scratch, content)
@@ -49,7 +50,7 @@ import SwiftBuildOCI
     }
 
     @Test(.enabled(if: geteuid() == 0, "needs root (mounts, ownership)")) func wrongDiffIDIsRefusedAndNothingKept() async throws {
-        let scratch = try SnapshotScratch()
+        let scratch = try TemporaryDirectory()
         let root = try scratch.sub("root")
         let content = try ContentStore(root: root)
         let result = try Self.layer(scratch, content)
@@ -68,7 +69,7 @@ import SwiftBuildOCI
     }
 
     @Test(.enabled(if: geteuid() == 0, "needs root (mounts, ownership)")) func concurrentCallsExtractOnce() async throws {
-        let scratch = try SnapshotScratch()
+        let scratch = try TemporaryDirectory()
         let root = try scratch.sub("root")
         let content = try ContentStore(root: root)
         let result = try Self.layer(scratch, content)

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SwiftBuildArchive
 import SwiftBuildOCI
 @testable import SwiftBuildKit
@@ -126,7 +127,7 @@ import SwiftBuildOCI
         #expect(inspection.RepoTags == ["test:latest"])
         // A context given as a tar is unpacked into a new directory.
         let tar = h.directory.path + "/ctx.tar"
-        try runImageTool("/usr/bin/tar", ["-C", h.context, "-cf", tar, "."])
+        try runTool("/usr/bin/tar", ["-C", h.context, "-cf", tar, "."])
         let fd = open(tar, O_RDONLY)
         defer { close(fd) }
         let directory = try ContextArchive.unpack(fileDescriptor: fd, scratch: h.root + "/tmp")

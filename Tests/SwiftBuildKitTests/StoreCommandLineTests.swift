@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 import SwiftBuildOCI
 @testable import SwiftBuildKit
 
@@ -10,11 +11,11 @@ import SwiftBuildOCI
         .appendingPathComponent("swiftbuild").path
 
     @Test func storeCommandsRoundTrip() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let root = dir.path + "/root"
         try TestImages.busybox(root: root)
         let tool = executable
-        @discardableResult func sb(_ args: [String]) throws -> String { try runImageTool(tool, args + ["--root", root]) }
+        @discardableResult func sb(_ args: [String]) throws -> String { try runTool(tool, args + ["--root", root]) }
 
         try sb(["tag", "localhost/busybox:latest", "example.com/team/bb:1.0"])
         let inspected = try sb(["inspect", "example.com/team/bb:1.0"])
@@ -26,9 +27,9 @@ import SwiftBuildOCI
         let saved = dir.path + "/saved.tar"
         try sb(["save", "example.com/team/bb:1.0", "-o", saved])
         let fresh = dir.path + "/fresh"
-        let loaded = try runImageTool(tool, ["load", "-i", saved, "--root", fresh])
+        let loaded = try runTool(tool, ["load", "-i", saved, "--root", fresh])
         #expect(loaded == "Loaded image: example.com/team/bb:1.0\n")
-        let again = try runImageTool(tool, ["inspect", "example.com/team/bb:1.0", "--root", fresh])
+        let again = try runTool(tool, ["inspect", "example.com/team/bb:1.0", "--root", fresh])
         #expect(again.contains(digest))
 
         #expect(try sb(["rmi", "example.com/team/bb:1.0"]) == "Untagged: example.com/team/bb:1.0\n")
@@ -43,11 +44,11 @@ import SwiftBuildOCI
         #expect(try sb(["prune"]).hasPrefix("Total: "))
         // The tagged base survives the prune whole.
         try sb(["save", "localhost/busybox", "--format", "docker", "-o", dir.path + "/bb-docker.tar"])
-        #expect(try runImageTool("/usr/bin/tar", ["-tf", dir.path + "/bb-docker.tar"]).contains("manifest.json"))
+        #expect(try runTool("/usr/bin/tar", ["-tf", dir.path + "/bb-docker.tar"]).contains("manifest.json"))
     }
 
     @Test func buildFlags() throws {
-        let dir = try ImageTestDirectory()
+        let dir = try TemporaryDirectory()
         let root = dir.path + "/root"
         try TestImages.busybox(root: root)
         let context = dir.path + "/ctx"
@@ -57,14 +58,14 @@ import SwiftBuildOCI
         try Data("a\n".utf8).write(to: URL(fileURLWithPath: context + "/a.txt"))
         let meta = dir.path + "/meta.json"
         // The context as a tar on standard input; -q prints only the image ID.
-        let id = try runImageTool("/bin/sh", ["-c", "tar -C \"$1\" -c . | \"$0\" build -q --root \"$2\" -t cli:1 --metadata-file \"$3\" -",
+        let id = try runTool("/bin/sh", ["-c", "tar -C \"$1\" -c . | \"$0\" build -q --root \"$2\" -t cli:1 --metadata-file \"$3\" -",
                                                executable, context, root, meta])
         let metadata = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: meta))) as? [String: Any])
         #expect(metadata["containerimage.config.digest"] as? String == id.trimmingCharacters(in: .whitespacesAndNewlines))
         #expect((metadata["containerimage.digest"] as? String)?.hasPrefix("sha256:") == true)
         #expect(metadata["image.name"] as? String == "docker.io/library/cli:1")
         // The root filesystem as a tar on standard output.
-        let listing = try runImageTool("/bin/sh", ["-c", "\"$0\" build -q --root \"$1\" -o type=tar,dest=- \"$2\" | tar -t",
+        let listing = try runTool("/bin/sh", ["-c", "\"$0\" build -q --root \"$1\" -o type=tar,dest=- \"$2\" | tar -t",
                                                     executable, root, context])
         #expect(listing.split(separator: "\n").contains("ran.txt"))
         #expect(listing.split(separator: "\n").contains("a.txt"))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import SwiftBuildKit
 import SwiftBuildOCI
 #if canImport(Glibc)
@@ -50,19 +51,19 @@ enum TestImages {
     static func busyboxTree(scratch: String) throws -> String {
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         var template = Array((scratch + "/busybox-tree-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw TestImagesError("mkdtemp in \(scratch) failed") }
+        guard let made = mkdtemp(&template) else { throw TestFailure("mkdtemp in \(scratch) failed") }
         let tree = String(cString: made)
         do {
             func dir(_ name: String, _ mode: mode_t, uid: uid_t = 0, gid: gid_t = 0) throws {
                 let p = tree + "/" + name
                 guard mkdir(p, mode) == 0, chmod(p, mode) == 0, chown(p, uid, gid) == 0 else {
-                    throw TestImagesError("cannot create \(p): \(String(cString: strerror(errno)))")
+                    throw TestFailure("cannot create \(p): \(String(cString: strerror(errno)))")
                 }
             }
             func file(_ name: String, _ bytes: [UInt8], _ mode: mode_t) throws {
                 let p = tree + "/" + name
                 try Data(bytes).write(to: URL(fileURLWithPath: p))
-                guard chmod(p, mode) == 0 else { throw TestImagesError("chmod \(p) failed") }
+                guard chmod(p, mode) == 0 else { throw TestFailure("chmod \(p) failed") }
             }
             try dir("bin", 0o755)
             try dir("dev", 0o755)
@@ -74,12 +75,12 @@ enum TestImages {
             try dir("sys", 0o755)
             try dir("tmp", 0o1777)
             guard let busybox = FileManager.default.contents(atPath: "/bin/busybox") else {
-                throw TestImagesError("/bin/busybox is missing: install busybox-static (scripts/setup.sh)")
+                throw TestFailure("/bin/busybox is missing: install busybox-static (scripts/setup.sh)")
             }
             try file("bin/busybox", [UInt8](busybox), 0o755)
             for applet in busyboxApplets {
                 guard symlink("busybox", tree + "/bin/" + applet) == 0 else {
-                    throw TestImagesError("symlink bin/\(applet) failed")
+                    throw TestFailure("symlink bin/\(applet) failed")
                 }
             }
             try file("etc/passwd", Array(passwd.utf8), 0o644)
@@ -92,41 +93,3 @@ enum TestImages {
     }
 }
 
-struct TestImagesError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// A fresh directory for one image test, removed (with everything in it) when the value goes away.
-final class ImageTestDirectory {
-    let path: String
-
-    init() throws {
-        var template = Array((NSTemporaryDirectory() + "/swiftbuild-images-XXXXXX").utf8CString)
-        guard let made = mkdtemp(&template) else { throw TestImagesError("mkdtemp failed") }
-        path = String(cString: made)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// Runs a tool with arguments (no shell) and returns its standard output; throws with its output on failure.
-@discardableResult
-func runImageTool(_ executable: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    let errors = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw TestImagesError("\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): "
-                              + String(decoding: errors, as: UTF8.self))
-    }
-    return String(decoding: data, as: UTF8.self)
-}

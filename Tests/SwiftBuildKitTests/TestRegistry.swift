@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import SwiftBuildOCI
 #if canImport(Glibc)
 import Glibc
@@ -8,7 +9,7 @@ import Glibc
 /// its storage and config in a temp directory. Optionally with htpasswd basic auth. `stop()` (also run by
 /// `deinit`) kills it and removes the directory; tests call it in a `defer` so it goes even when they fail.
 final class TestRegistry: @unchecked Sendable {
-    let directory: ImageTestDirectory
+    let directory: TemporaryDirectory
     let port: Int
     private let process: Process
     private var stopped = false
@@ -17,11 +18,11 @@ final class TestRegistry: @unchecked Sendable {
     var storage: String { directory.path + "/data" }
 
     init(user: String? = nil, password: String? = nil) throws {
-        directory = try ImageTestDirectory()
+        directory = try TemporaryDirectory()
         port = try Self.freePort()
         var auth = ""
         if let user, let password {
-            let entry = try runImageTool("/usr/bin/htpasswd", ["-Bbn", user, password])
+            let entry = try runTool("/usr/bin/htpasswd", ["-Bbn", user, password])
             try Data(entry.utf8).write(to: URL(fileURLWithPath: directory.path + "/htpasswd"))
             auth = """
                 auth:
@@ -72,10 +73,10 @@ final class TestRegistry: @unchecked Sendable {
     private func waitUntilListening() throws {
         for _ in 0..<100 {
             if Self.canConnect(port) { return }
-            guard process.isRunning else { throw TestImagesError("docker-registry exited at start (status \(process.terminationStatus))") }
+            guard process.isRunning else { throw TestFailure("docker-registry exited at start (status \(process.terminationStatus))") }
             usleep(50_000)
         }
-        throw TestImagesError("docker-registry did not listen on \(host) within 5 s")
+        throw TestFailure("docker-registry did not listen on \(host) within 5 s")
     }
 
     static func canConnect(_ port: Int) -> Bool {
@@ -96,7 +97,7 @@ final class TestRegistry: @unchecked Sendable {
     /// A port nobody listens on now: bind port 0, read what the kernel chose, close.
     static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestImagesError("socket failed") }
+        guard fd >= 0 else { throw TestFailure("socket failed") }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -108,7 +109,7 @@ final class TestRegistry: @unchecked Sendable {
                 bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
             }
         }
-        guard ok else { throw TestImagesError("bind failed") }
+        guard ok else { throw TestFailure("bind failed") }
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
@@ -133,7 +134,5 @@ extension TestRegistry {
 /// Runs the built `swiftbuild` binary with `DOCKER_CONFIG` set; returns its standard output.
 @discardableResult
 func swiftbuildCLI(dockerConfig: String, _ arguments: [String]) throws -> String {
-    let tool = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        .appendingPathComponent("swiftbuild").path
-    return try runImageTool("/usr/bin/env", ["DOCKER_CONFIG=" + dockerConfig, tool] + arguments)
+    try runTool("/usr/bin/env", ["DOCKER_CONFIG=" + dockerConfig, SwiftBuildExecutable.path] + arguments)
 }

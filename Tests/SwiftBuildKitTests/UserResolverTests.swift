@@ -1,5 +1,6 @@
 import CSys
 import Testing
+import TestSupport
 @testable import SwiftBuildKit
 #if canImport(Glibc)
 import Glibc
@@ -30,8 +31,8 @@ struct UserResolverTests {
     ]
 
     @Test(arguments: cases) func resolves(_ c: Case) throws {
-        let scratch = try SandboxScratch()
-        let root = try scratch.directory("rootfs")
+        let scratch = try sandboxScratch()
+        let root = try scratch.sub("rootfs")
         try BusyboxRootfs.make(at: root)
         let resolved = try UserResolver.resolve(c.user, rootfs: root)
         #expect(resolved.uid == c.uid)
@@ -40,22 +41,22 @@ struct UserResolverTests {
     }
 
     @Test func unknownNamesAreClearErrors() throws {
-        let scratch = try SandboxScratch()
-        let root = try scratch.directory("rootfs")
+        let scratch = try sandboxScratch()
+        let root = try scratch.sub("rootfs")
         try BusyboxRootfs.make(at: root)
         #expect(throws: UserResolverError.unknownUser("ghost")) { try UserResolver.resolve("ghost", rootfs: root) }
         #expect(throws: UserResolverError.unknownGroup("nogrp")) { try UserResolver.resolve("app:nogrp", rootfs: root) }
         #expect(UserResolverError.unknownUser("ghost").description
                 == "unable to find user ghost: no matching entries in passwd file")
         // No passwd at all: numeric ids still work, names do not.
-        let empty = try scratch.directory("empty")
+        let empty = try scratch.sub("empty")
         #expect(try UserResolver.resolve("12:34", rootfs: empty) == (12, 34, []))
         #expect(throws: UserResolverError.unknownUser("app")) { try UserResolver.resolve("app", rootfs: empty) }
     }
 
     @Test func symlinksResolveInsideTheRootfs() throws {
-        let scratch = try SandboxScratch()
-        let root = try scratch.directory("rootfs")
+        let scratch = try sandboxScratch()
+        let root = try scratch.sub("rootfs")
         try BusyboxRootfs.make(at: root)
         // A host passwd file the image tries to reach through absolute and relative symbolic links.
         let host = scratch.path + "/host-passwd"
@@ -74,11 +75,11 @@ struct UserResolverTests {
     }
 
     @Test func layersTopFirstWithWhiteoutsAndOpaqueDirectories() throws {
-        let scratch = try SandboxScratch()
-        let base = try scratch.directory("base")
+        let scratch = try sandboxScratch()
+        let base = try scratch.sub("base")
         try BusyboxRootfs.make(at: base)
-        let top = try scratch.directory("top")
-        _ = try scratch.directory("top/etc")
+        let top = try scratch.sub("top")
+        _ = try scratch.sub("top/etc")
         try BusyboxRootfs.write(top + "/etc/passwd", Array("app:x:3000:3000::/:/bin/sh\n".utf8))
         // passwd from the top layer, group from the base one.
         #expect(try UserResolver.resolve("app", layers: [top, base]) == (3000, 3000, [1000, 2000]))
@@ -86,8 +87,8 @@ struct UserResolverTests {
         #expect(mknod(top + "/etc/group", S_IFCHR | 0o600, 0) == 0)
         #expect(try UserResolver.resolve("app", layers: [top, base]) == (3000, 3000, []))
         // An opaque /etc without passwd hides the base's passwd.
-        let opaque = try scratch.directory("opaque")
-        _ = try scratch.directory("opaque/etc")
+        let opaque = try scratch.sub("opaque")
+        _ = try scratch.sub("opaque/etc")
         #expect(setxattr(opaque + "/etc", "trusted.overlay.opaque", "y", 1, 0) == 0)
         #expect(throws: UserResolverError.unknownUser("nobody")) {
             try UserResolver.resolve("nobody", layers: [opaque, base])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import SwiftBuildOCI
 #if canImport(Glibc)
 import Glibc
@@ -8,17 +9,14 @@ import Glibc
 @Suite struct ContentStoreTests {
     /// A store in a fresh temp directory, removed afterwards.
     final class Fixture {
-        let dir: String
+        let directory: TemporaryDirectory
+        var dir: String { directory.path }
         let store: ContentStore
 
         init() throws {
-            var template = Array((NSTemporaryDirectory() + "/swiftbuild-store-XXXXXX").utf8CString)
-            guard let p = mkdtemp(&template) else { throw POSIXError(.EIO) }
-            dir = String(cString: p)
-            store = try ContentStore(root: dir + "/store")
+            directory = try TemporaryDirectory(prefix: "swiftbuild-store")
+            store = try ContentStore(root: directory.path + "/store")
         }
-
-        deinit { try? FileManager.default.removeItem(atPath: dir) }
 
         func blobFiles() throws -> [String] {
             try FileManager.default.contentsOfDirectory(atPath: store.root + "/blobs/sha256").sorted()
