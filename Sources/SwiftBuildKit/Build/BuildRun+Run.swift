@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -57,8 +58,12 @@ extension BuildRun {
                 }
             case .cache:
                 let id = mount.id ?? target
-                let directory = try cacheMountDirectory(id: id, sharing: mount.sharing, mode: mount.mode,
-                                                        uid: mount.uid, gid: mount.gid, locks: &cacheLocks)
+                let (mode, uid, gid, sharing) = (mount.mode, mount.uid, mount.gid, mount.sharing)
+                // Waiting for a locked cache mount is blocking work: off the cooperative pool.
+                let (directory, lock) = try await BlockingExecutor.shared.run {
+                    try self.cacheMountDirectory(id: id, sharing: sharing, mode: mode, uid: uid, gid: gid)
+                }
+                if let lock { cacheLocks.append(lock) }
                 mounts.append(.bind(source: directory, target: target, readOnly: mount.readOnly))
             case .tmpfs:
                 mounts.append(.tmpfs(target: target, sizeBytes: mount.size))
@@ -162,8 +167,9 @@ extension BuildRun {
     /// `<root>/cache-mounts/<id>`: persists across builds, never part of a layer or a key.
     /// `sharing=shared`: used by every build at once; `locked`: one build at a time (others wait);
     /// `private`: a build that finds it in use gets another directory of its own (`<id>-1`, `-2`, …).
-    func cacheMountDirectory(id: String, sharing: Mount.Sharing, mode: UInt32?, uid: Int?, gid: Int?,
-                             locks: inout [Int32]) throws -> String {
+    /// Returns the directory and the descriptor that holds its lock (the caller closes it when the RUN ends).
+    func cacheMountDirectory(id: String, sharing: Mount.Sharing, mode: UInt32?, uid: Int?,
+                             gid: Int?) throws -> (String, Int32?) {
         let base = builder.root + "/cache-mounts/" + SHA256Hasher.digest(Array(id.utf8)).encoded
         func prepare(_ path: String) throws {
             if !FileManager.default.fileExists(atPath: path) {
@@ -172,33 +178,40 @@ extension BuildRun {
                 _ = chown(path, uid_t(uid ?? 0), gid_t(gid ?? 0))
             }
         }
-        func lock(_ path: String, wait: Bool) -> Int32? {
-            let fd = open(path + ".lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { return nil }
-            while flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
-                if errno == EINTR { continue }
-                close(fd)
-                return nil
+        /// The lock's descriptor; nil when another build holds it and `wait` is false. Waiting polls, so a
+        /// cancelled build stops waiting.
+        func lock(_ path: String, wait: Bool) throws -> Int32? {
+            let lockPath = path + ".lock"
+            let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw BuildError("cache mount \(id): open \(lockPath): \(String(cString: strerror(errno)))") }
+            while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                let code = errno
+                if code == EINTR { continue }
+                guard code == EWOULDBLOCK, wait else {
+                    close(fd)
+                    if code == EWOULDBLOCK { return nil }
+                    throw BuildError("cache mount \(id): flock \(lockPath): \(String(cString: strerror(code)))")
+                }
+                if BlockingExecutor.isCancelled {
+                    close(fd)
+                    throw CancellationError()
+                }
+                usleep(20_000)
             }
             return fd
         }
         switch sharing {
         case .shared:
             try prepare(base)
-            return base
+            return (base, nil)
         case .locked:
             try prepare(base)
-            guard let fd = lock(base, wait: true) else { throw BuildError("cannot lock cache mount \(id)") }
-            locks.append(fd)
-            return base
+            return (base, try lock(base, wait: true))
         case .private:
             for n in 0..<64 {
                 let path = n == 0 ? base : base + "-\(n)"
                 try prepare(path)
-                if let fd = lock(path, wait: false) {
-                    locks.append(fd)
-                    return path
-                }
+                if let fd = try lock(path, wait: false) { return (path, fd) }
             }
             throw BuildError("cache mount \(id): too many private copies in use")
         }
@@ -221,25 +234,22 @@ extension BuildRun {
 }
 
 /// The last lines a process printed, for error messages.
-final class OutputTail: @unchecked Sendable {
-    private let lock = NSLock()
+final class OutputTail: Sendable {
     private let limit: Int
-    private var buffer: [UInt8] = []
+    private let buffer = Mutex<[UInt8]>([])
 
     init(lines: Int) { limit = lines }
 
     func append(_ bytes: [UInt8]) {
-        lock.withLock {
+        buffer.withLock { buffer in
             buffer.append(contentsOf: bytes)
             if buffer.count > 64 * 1024 { buffer.removeFirst(buffer.count - 64 * 1024) }
         }
     }
 
     var lines: [String] {
-        lock.withLock {
-            let text = String(decoding: buffer, as: UTF8.self)
-            return Array(text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-                .drop { $0.isEmpty }.suffix(limit + 1).filter { !$0.isEmpty }.suffix(limit))
-        }
+        let text = String(decoding: buffer.withLock { $0 }, as: UTF8.self)
+        return Array(text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            .drop { $0.isEmpty }.suffix(limit + 1).filter { !$0.isEmpty }.suffix(limit))
     }
 }

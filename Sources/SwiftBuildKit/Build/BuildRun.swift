@@ -400,11 +400,15 @@ final class BuildRun: Sendable {
             return nil
         }
 
-        let entries = try fs.entries()
-        if entries.isEmpty { return nil }
-        let writer = try LayerWriter(compression: request.compression, level: request.compressionLevel,
-                                     sourceDateEpoch: request.sourceDateEpoch)
-        let result = try writer.write(entries: entries, from: fs.changes, into: builder.content)
+        // Walking the changes and writing the layer are blocking work: off the cooperative pool.
+        let (compression, level, epoch, content) = (request.compression, request.compressionLevel,
+                                                    request.sourceDateEpoch, builder.content)
+        guard let result = try await BlockingExecutor.shared.run({ () throws -> LayerResult? in
+            let entries = try fs.entries()
+            if entries.isEmpty { return nil }
+            let writer = try LayerWriter(compression: compression, level: level, sourceDateEpoch: epoch)
+            return try writer.write(entries: entries, from: fs.changes, into: content)
+        }) else { return nil }
         let layer = LayerRef(descriptor: Descriptor(mediaType: MediaType(rawValue: result.mediaType),
                                                     digest: result.digest, size: result.size),
                              diffID: result.diffID)
@@ -418,7 +422,8 @@ final class BuildRun: Sendable {
 
     /// The unpacked snapshots of `layers`, top first.
     func unpacked(_ layers: [LayerRef]) async throws -> [String] {
-        try ensureLayers(layers.map(\.descriptor.digest))
+        let digests = layers.map(\.descriptor.digest)
+        try await BlockingExecutor.shared.run { try self.ensureLayers(digests) }
         var lowers: [String] = []
         for layer in layers.reversed() {
             lowers.append(try await builder.snapshots.unpacked(layer: layer.descriptor.digest,

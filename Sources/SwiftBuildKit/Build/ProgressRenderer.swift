@@ -1,35 +1,46 @@
 import Foundation
+import Synchronization
 
 /// Turns build events into text: BuildKit-like plain lines (`#3 [build 2/4] RUN make`, `#3 CACHED`,
 /// `#3 DONE 0.4s`) or one JSON object per line. Output goes through `write`; the renderer keeps no global state.
-public final class ProgressRenderer: @unchecked Sendable {
+public final class ProgressRenderer: Sendable {
     public enum Mode: String, Sendable, CaseIterable {
         /// Live view for a terminal: one line per step with its state and time, redrawn in place.
         case tty
         case plain, json
     }
 
-    private let mode: Mode
+    private let state: Mutex<RendererState>
+
+    public init(mode: Mode, showCacheKeys: Bool = false, write: @escaping @Sendable (String) -> Void) {
+        state = Mutex(RendererState(mode: mode, showCacheKeys: showCacheKeys, write: write))
+    }
+
+    public func handle(_ event: BuildEvent) {
+        state.withLock { $0.handle(event) }
+    }
+}
+
+/// What the renderer remembers between events; only touched under its mutex.
+private final class RendererState {
+    private let mode: ProgressRenderer.Mode
     private let write: @Sendable (String) -> Void
     private let showCacheKeys: Bool
-    private let lock = NSLock()
     private var steps: [Int: BuildEvent.Step] = [:]
     /// Partial last line of each step's output.
     private var pending: [Int: [UInt8]] = [:]
 
-    public init(mode: Mode, showCacheKeys: Bool = false, write: @escaping @Sendable (String) -> Void) {
+    init(mode: ProgressRenderer.Mode, showCacheKeys: Bool, write: @escaping @Sendable (String) -> Void) {
         self.mode = mode
         self.showCacheKeys = showCacheKeys
         self.write = write
     }
 
-    public func handle(_ event: BuildEvent) {
-        lock.withLock {
-            switch mode {
-            case .tty: tty(event)
-            case .plain: plain(event)
-            case .json: json(event)
-            }
+    func handle(_ event: BuildEvent) {
+        switch mode {
+        case .tty: tty(event)
+        case .plain: plain(event)
+        case .json: json(event)
         }
     }
 

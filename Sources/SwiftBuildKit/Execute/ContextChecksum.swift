@@ -55,7 +55,7 @@ public final class ContextChecksum: Sendable {
                 } catch let error as CopyError {
                     throw error
                 } catch {
-                    throw .system(operation: "walk", path: host, errno: EIO)
+                    throw .failed(operation: "walk", path: host, cause: error)
                 }
             }
         }

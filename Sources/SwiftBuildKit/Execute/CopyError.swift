@@ -6,6 +6,9 @@ import SwiftBuildOCI
 
 /// Why a COPY or ADD failed; texts follow BuildKit's and Docker's where they have one.
 public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Two errors are the same when they say the same (a cause is compared by what it says).
+    public static func == (a: CopyError, b: CopyError) -> Bool { a.description == b.description }
+
     /// A source that does not exist in the source root (or is excluded by .dockerignore): `"/nope": not found`.
     case notFound(String)
     /// Several sources and a destination without a trailing `/`.
@@ -26,6 +29,10 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidExcludePattern(String, message: String)
     case archive(path: String, message: String)
     case system(operation: String, path: String, errno: Int32)
+    /// An operation failed with another layer's error, kept whole.
+    case failed(operation: String, path: String, cause: any Error)
+    /// A file changed size while it was read (it was written to during the build).
+    case changedWhileReading(String)
     /// The task was cancelled; what was copied so far stays in the (discarded) upper directory.
     case cancelled
 
@@ -47,6 +54,8 @@ public enum CopyError: Error, Sendable, Equatable, CustomStringConvertible {
         case .archive(let path, let message): return "failed to extract \(path): \(message)"
         case .system(let operation, let path, let code):
             return "\(path): \(operation) failed: \(String(cString: strerror(code)))"
+        case .failed(let operation, let path, let cause): return "\(path): \(operation) failed: \(cause)"
+        case .changedWhileReading(let path): return "\(path): the file changed while it was read"
         case .cancelled: return "cancelled"
         }
     }

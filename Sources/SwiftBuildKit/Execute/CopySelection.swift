@@ -104,7 +104,7 @@ struct CopySelection {
                 guard fd >= 0 else { continue }
                 defer { close(fd) }
                 let names: [[UInt8]]
-                do { names = try FileTree.names(fd, path: host) } catch { throw .system(operation: "readdir", path: host, errno: EIO) }
+                do { names = try FileTree.names(fd, path: host) } catch { throw CopyError(error) }
                 for nameBytes in names {
                     let name = String(decoding: nameBytes, as: UTF8.self)
                     let matched: Bool

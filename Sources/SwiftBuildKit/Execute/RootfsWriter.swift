@@ -166,7 +166,7 @@ struct RootfsWriter {
         } catch let error as SnapshotError {
             throw CopyError(error)
         } catch {
-            throw .system(operation: "copy", path: display(""), errno: EIO)
+            throw .failed(operation: "copy", path: display(""), cause: error)
         }
     }
 }
@@ -175,7 +175,7 @@ extension CopyError {
     init(_ error: SnapshotError) {
         switch error {
         case .system(let operation, let path, let code): self = .system(operation: operation, path: path, errno: code)
-        default: self = .system(operation: "\(error)", path: "", errno: EIO)
+        default: self = .failed(operation: "snapshot", path: "", cause: error)
         }
     }
 }

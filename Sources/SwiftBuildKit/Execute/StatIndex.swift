@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import CSys
 #if canImport(Glibc)
 import Glibc
@@ -126,13 +127,17 @@ final class StatIndex {
             while offset < end {
                 let n = pread(fd, buffer.baseAddress, Int(min(Int64(buffer.count), end - offset)), off_t(offset))
                 if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { results.fail(errno == 0 ? EIO : errno); return }
+                guard n > 0 else { results.fail(n == 0 ? nil : errno); return }
                 hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
                 offset += Int64(n)
             }
             results.set(i, hexBytes(hasher.finalize().encoded))
         }
-        if let code = results.failure { throw .system(operation: "read", path: path, errno: code) }
+        switch results.failure {
+        case nil: break
+        case .some(nil): throw .changedWhileReading(path)
+        case .some(.some(let code)): throw .system(operation: "read", path: path, errno: code)
+        }
         let outer = SHA256Hasher()
         outer.update(Array("swiftbuild pieces of \(pieceSize)\n".utf8))
         for digest in results.digests { outer.update(digest) }
@@ -212,15 +217,15 @@ final class StatIndex {
 }
 
 /// Results of the parallel piece hashing.
-final class PieceDigests: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [[UInt8]]
-    private var code: Int32?
+final class PieceDigests: Sendable {
+    private let values: Mutex<[[UInt8]]>
+    /// A read error's errno, or nil inside for a file that ended early.
+    private let code = Mutex<Int32??>(nil)
 
-    init(count: Int) { values = Array(repeating: [], count: count) }
+    init(count: Int) { values = Mutex(Array(repeating: [], count: count)) }
 
-    func set(_ i: Int, _ digest: [UInt8]) { lock.withLock { values[i] = digest } }
-    func fail(_ errno: Int32) { lock.withLock { code = errno } }
-    var digests: [[UInt8]] { lock.withLock { values } }
-    var failure: Int32? { lock.withLock { code } }
+    func set(_ i: Int, _ digest: [UInt8]) { values.withLock { $0[i] = digest } }
+    func fail(_ errno: Int32?) { code.withLock { $0 = .some(errno) } }
+    var digests: [[UInt8]] { values.withLock { $0 } }
+    var failure: Int32?? { code.withLock { $0 } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -95,8 +96,11 @@ public enum OCIArchiveExporter {
                 }
                 let check = BackgroundDigest(path: blob)
                 try writer.file("blobs/sha256/" + digest.encoded, size: size, copyingFrom: source)
-                guard let actual = check.wait(), actual == digest else {
-                    throw .content(.digestMismatch(expected: digest, actual: check.wait() ?? digest))
+                switch check.wait() {
+                case .success(let actual):
+                    guard actual == digest else { throw .content(.digestMismatch(expected: digest, actual: actual)) }
+                case .failure(let failure):
+                    throw .system(call: failure.call, path: blob, errno: failure.errno)
                 }
             }
             try writer.file("index.json", bytes: index)
@@ -180,36 +184,33 @@ struct DocumentReader {
 }
 
 /// SHA-256 of a file computed on a thread of its own (for checking a blob while it is copied).
-final class BackgroundDigest: @unchecked Sendable {
+final class BackgroundDigest: Sendable {
+    struct Failure: Error {
+        var call: String
+        var errno: Int32
+    }
+
     private let done = DispatchSemaphore(value: 0)
-    private let lock = NSLock()
-    private var result: Digest?
-    private var finished = false
+    private let result = Mutex<Result<Digest, Failure>?>(nil)
 
     init(path: String) {
         let thread = Thread { [self] in
             let digest = Self.hash(path)
-            lock.withLock { result = digest }
+            result.withLock { $0 = digest }
             done.signal()
         }
         thread.start()
     }
 
-    /// The digest (nil if the file could not be read); waits for the thread the first time.
-    func wait() -> Digest? {
-        lock.lock()
-        if finished { defer { lock.unlock() }; return result }
-        lock.unlock()
+    /// The digest, or why the file could not be read; waits for the thread (call it once).
+    func wait() -> Result<Digest, Failure> {
         done.wait()
-        return lock.withLock {
-            finished = true
-            return result
-        }
+        return result.withLock { $0 } ?? .failure(Failure(call: "hash (no result)", errno: 0))
     }
 
-    private static func hash(_ path: String) -> Digest? {
+    private static func hash(_ path: String) -> Result<Digest, Failure> {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
+        guard fd >= 0 else { return .failure(Failure(call: "open", errno: errno)) }
         defer { close(fd) }
         let hasher = SHA256Hasher()
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
@@ -217,10 +218,10 @@ final class BackgroundDigest: @unchecked Sendable {
         while true {
             let n = read(fd, buffer.baseAddress, buffer.count)
             if n < 0 && errno == EINTR { continue }
-            guard n >= 0 else { return nil }
+            guard n >= 0 else { return .failure(Failure(call: "read", errno: errno)) }
             if n == 0 { break }
             hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         }
-        return hasher.finalize()
+        return .success(hasher.finalize())
     }
 }

@@ -18,6 +18,8 @@ public enum SnapshotError: Error, Sendable, CustomStringConvertible {
     case unusableOverlayPath(String)
     /// A system call failed.
     case system(operation: String, path: String, errno: Int32)
+    /// The build was cancelled while the layer waited to be unpacked.
+    case cancelled(layer: Digest)
 
     public var description: String {
         switch self {
@@ -29,6 +31,7 @@ public enum SnapshotError: Error, Sendable, CustomStringConvertible {
         case .unusableOverlayPath(let path): return "\(path): overlay paths cannot contain ':', ',' or newlines"
         case .system(let operation, let path, let code):
             return "\(path): \(operation) failed: \(String(cString: strerror(code)))"
+        case .cancelled(let layer): return "layer \(layer): cancelled before it was unpacked"
         }
     }
 }

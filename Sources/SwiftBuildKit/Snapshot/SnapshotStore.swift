@@ -1,5 +1,6 @@
 import CSys
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,6 +45,20 @@ public final class SnapshotStore: Sendable {
     public func unpacked(layer: Digest, mediaType: String? = nil, diffID: Digest) async throws(SnapshotError) -> String {
         let final = path(diffID: diffID)
         if isUnpacked(diffID: diffID) { return final }
+        // Waiting for another build's lock and extracting are blocking work: off the cooperative pool.
+        do {
+            return try await BlockingExecutor.shared.run { () throws(SnapshotError) -> String in
+                try self.unpackedWaitingForLock(layer: layer, diffID: diffID)
+            }
+        } catch let error as SnapshotError {
+            throw error
+        } catch {
+            throw .cancelled(layer: layer)
+        }
+    }
+
+    private func unpackedWaitingForLock(layer: Digest, diffID: Digest) throws(SnapshotError) -> String {
+        let final = path(diffID: diffID)
         let lockPath = final + ".lock"
         let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lockFD >= 0 else { throw .system(operation: "open", path: lockPath, errno: errno) }
@@ -65,7 +80,7 @@ public final class SnapshotStore: Sendable {
         guard access(blob, R_OK) == 0 else { throw .blobMissing(layer: layer) }
         let temp = directory + "/.tmp-\(diffID.encoded)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try Self.makeDirectory(temp)
-        do {
+        do throws(SnapshotError) {
             try Self.extractVerified(blob: blob, layer: layer, diffID: diffID, into: temp)
             let fd = open(temp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
             if fd >= 0 {
@@ -73,12 +88,9 @@ public final class SnapshotStore: Sendable {
                 close(fd)
             }
             guard rename(temp, final) == 0 else { throw SnapshotError.system(operation: "rename", path: final, errno: errno) }
-        } catch let error as SnapshotError {
-            try? Self.removeTree(temp)
-            throw error
         } catch {
             try? Self.removeTree(temp)
-            throw .system(operation: "extract", path: temp, errno: EIO)
+            throw error
         }
         try Self.writeMarker(final + ".complete")
         return final
@@ -104,16 +116,19 @@ public final class SnapshotStore: Sendable {
             throw .system(operation: "socketpair", path: directory, errno: errno)
         }
         let readEnd = fds[0], writeEnd = fds[1]
+        // The decompressor runs on its own thread: it must run while this thread extracts, whatever the
+        // executor's load. Its result is read after the thread is joined.
         let box = HashResult()
-        let done = DispatchSemaphore(value: 0)
-        let thread = Thread {
-            defer {
-                close(writeEnd)
-                done.signal()
-            }
-            box.set(Self.decompressAndHash(blob: blob, to: writeEnd))
+        var thread = pthread_t()
+        let started = box.start(&thread) {
+            defer { close(writeEnd) }
+            return Self.decompressAndHash(blob: blob, to: writeEnd)
         }
-        thread.start()
+        guard started == 0 else {
+            close(readEnd)
+            close(writeEnd)
+            throw .system(operation: "pthread_create", path: blob, errno: started)
+        }
 
         var extractionError: LayerExtractionError?
         do {
@@ -126,8 +141,7 @@ public final class SnapshotStore: Sendable {
             extractionError = error
         }
         close(readEnd)
-        done.wait()
-        switch box.get() {
+        switch box.join(thread) {
         case .success(let actual):
             if let extractionError { throw .extraction(layer: layer, extractionError) }
             if actual != diffID { throw .diffIDMismatch(layer: layer, expected: diffID, actual: actual) }
@@ -135,8 +149,6 @@ public final class SnapshotStore: Sendable {
             if let archive = error.archive { throw .decompression(layer: layer, archive) }
             if let extractionError { throw .extraction(layer: layer, extractionError) }
             throw .system(operation: error.operation, path: blob, errno: error.errno)
-        case nil:
-            throw .system(operation: "decompress", path: blob, errno: EIO)
         }
     }
 
@@ -176,12 +188,33 @@ public final class SnapshotStore: Sendable {
         return .success(hasher.finalize())
     }
 
-    /// The helper thread's result, handed over under a lock.
-    private final class HashResult: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value: Result<Digest, StreamFailure>?
-        func set(_ v: Result<Digest, StreamFailure>) { lock.lock(); value = v; lock.unlock() }
-        func get() -> Result<Digest, StreamFailure>? { lock.lock(); defer { lock.unlock() }; return value }
+    /// The decompressor thread: its body, and its result, which `join` returns once the thread has ended.
+    private final class HashResult: Sendable {
+        private let body = Mutex<(@Sendable () -> Result<Digest, StreamFailure>)?>(nil)
+        private let value = Mutex<Result<Digest, StreamFailure>?>(nil)
+
+        /// Starts a thread that runs `work`; returns pthread_create's result.
+        func start(_ thread: inout pthread_t, _ work: @escaping @Sendable () -> Result<Digest, StreamFailure>) -> Int32 {
+            body.withLock { $0 = work }
+            let context = Unmanaged.passRetained(self).toOpaque()
+            let rc = pthread_create(&thread, nil, { context in
+                let box = Unmanaged<HashResult>.fromOpaque(context!).takeRetainedValue()
+                if let work = box.body.withLock({ $0 }) {
+                    let result = work()
+                    box.value.withLock { $0 = result }
+                }
+                return nil
+            }, context)
+            if rc != 0 { Unmanaged<HashResult>.fromOpaque(context).release() }
+            return rc
+        }
+
+        /// Waits for the thread to end and returns what it produced.
+        func join(_ thread: pthread_t) -> Result<Digest, StreamFailure> {
+            pthread_join(thread, nil)
+            // The thread always stores a result before it ends (its body cannot be missing: `start` set it).
+            return value.withLock { $0 } ?? .failure(StreamFailure(operation: "decompress (no result)", errno: 0))
+        }
     }
 
     // MARK: - Files
