@@ -25,11 +25,15 @@ struct BuildMetadata {
     }
 }
 
-/// `--debug`: every nested error value, as Swift sees it, so wrapped causes are not lost.
+/// `--debug`: each cause under the error with its type, then every nested error value as Swift sees it, so
+/// wrapped causes are not lost.
 enum CauseChain {
     static func describe(_ error: any Error) -> String {
-        var text = ""
+        var text = "\ncause chain:\n"
+        if let build = error as? BuildError {
+            for line in build.causeChain.dropFirst() { text += "  " + line + "\n" }
+        }
         dump(error, to: &text, indent: 2)
-        return "\ncause chain:\n" + text
+        return text
     }
 }

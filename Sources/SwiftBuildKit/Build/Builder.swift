@@ -173,9 +173,7 @@ extension Builder {
             let bases = planned.baseImages.filter { !resolver.isSettled($0) }
             let inputs = planned.inputImages.filter { resolver.isImage($0) && !resolver.isSettled($0) }
             if bases.isEmpty && inputs.isEmpty {
-                for name in planned.baseImages + planned.inputImages where resolver.isImage(name) {
-                    _ = try resolver.image(name)
-                }
+                try requireResolved(planned, resolver: resolver, fileName: fileName)
                 return planned
             }
             await resolver.resolve(bases.isEmpty ? inputs : bases)
@@ -183,6 +181,32 @@ extension Builder {
             planned = try graph()
         }
         throw BuildError("the Dockerfile names new images in every round of planning (after \(planningRounds) rounds)")
+    }
+
+    /// Every image the plan reads resolved; the first that did not is an error located at the instruction
+    /// that names it (the FROM, or the COPY/RUN with `--from`).
+    static func requireResolved(_ graph: BuildGraph, resolver: ImageResolver, fileName: String) throws {
+        for node in graph.nodes {
+            if case .image(let name) = node.base {
+                do { _ = try resolver.image(name) } catch var error as BuildError {
+                    error.fileName = fileName
+                    error.range = error.range ?? node.stage.stage.fromRange
+                    error.instruction = error.instruction ?? "FROM \(node.stage.base)"
+                    throw error
+                }
+            }
+            for step in node.stage.steps {
+                for name in BuildGraph.fromReferences(step.instruction)
+                where node.imageInputs.contains(name) && resolver.isImage(name) {
+                    do { _ = try resolver.image(name) } catch var error as BuildError {
+                        error.fileName = fileName
+                        error.range = error.range ?? step.node.range
+                        error.instruction = error.instruction ?? StepPlan.firstLine(step.node.original)
+                        throw error
+                    }
+                }
+            }
+        }
     }
 }
 
