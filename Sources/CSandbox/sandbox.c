@@ -47,6 +47,9 @@
 #ifndef MOUNT_ATTR_RDONLY
 #define MOUNT_ATTR_RDONLY 0x00000001
 #endif
+#ifndef MOUNT_ATTR_NOEXEC
+#define MOUNT_ATTR_NOEXEC 0x00000008
+#endif
 #ifndef FSOPEN_CLOEXEC
 #define FSOPEN_CLOEXEC 0x00000001
 #endif
@@ -391,6 +394,12 @@ static int child_main(void *argument) {
             struct csandbox_mount_attr attr = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
             if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0)
                 fail("mount_setattr", source);
+        }
+        // An executable file mount (a RUN heredoc script with `#!`) may be run: its bind drops the tmpfs's noexec.
+        if (m->kind == CSANDBOX_MOUNT_FILE && (m->mode & 0111)) {
+            struct csandbox_mount_attr attr = { 0, MOUNT_ATTR_NOEXEC, 0, 0 };
+            if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) != 0)
+                fail("mount_setattr exec", source);
         }
         bind_fds[i] = fd;
     }

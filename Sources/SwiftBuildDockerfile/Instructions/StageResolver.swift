@@ -35,6 +35,19 @@ public struct ResolvedStep: Sendable, Equatable {
     public var environment: [Instruction.KeyValue]
     /// ARG values in scope after this step (passed to RUN, never stored in the image config).
     public var arguments: [Instruction.KeyValue]
+    /// ARGs given a value after the last ENV of the same name: in BuildKit each sets the build's environment in
+    /// turn, so such an ARG is what RUN sees (and what later words expand to), while the image config keeps
+    /// the ENV value.
+    public var argumentsOverridingEnvironment: Set<String> = []
+
+    public init(instruction: Instruction, node: Node, environment: [Instruction.KeyValue],
+                arguments: [Instruction.KeyValue], argumentsOverridingEnvironment: Set<String> = []) {
+        self.instruction = instruction
+        self.node = node
+        self.environment = environment
+        self.arguments = arguments
+        self.argumentsOverridingEnvironment = argumentsOverridingEnvironment
+    }
 }
 
 /// A stage whose FROM and instructions have been expanded.
@@ -124,14 +137,17 @@ public struct StageResolver: Sendable {
 
         var env = OrderedEnvironment(baseEnvironment)
         var args = OrderedEnvironment()
+        /// ARGs assigned after the last ENV of their name (see `ResolvedStep.argumentsOverridingEnvironment`).
+        var argsAfterEnv: Set<String> = []
         var steps: [ResolvedStep] = []
 
         for located in stage.instructions {
             let node = located.node
             // The expansion environment as it was before this instruction (all the words of one
-            // instruction see the same values: `ENV A=1 B=$A` takes the earlier A): ARGs, overridden by ENV.
+            // instruction see the same values: `ENV A=1 B=$A` takes the earlier A): ARGs, overridden by ENV,
+            // unless the ARG was assigned after that ENV.
             var scope = args
-            for kv in env.pairs { scope.set(kv.key, kv.value) }
+            for kv in env.pairs where !argsAfterEnv.contains(kv.key) { scope.set(kv.key, kv.value) }
             func x(_ word: String) throws(DockerfileError) -> String { try expand(word, scope, node) }
             /// Heredoc bodies: variables expanded, quotes kept (BuildKit's raw expansion).
             func raw(_ text: String) throws(DockerfileError) -> String {
@@ -167,7 +183,12 @@ public struct StageResolver: Sendable {
                     } else {
                         value = try xo(d.defaultValue)
                     }
-                    if let value { args.set(d.name, value) } else { args.declareUnset(d.name) }
+                    if let value {
+                        args.set(d.name, value)
+                        argsAfterEnv.insert(d.name)
+                    } else {
+                        args.declareUnset(d.name)
+                    }
                     expanded.append(.init(name: d.name, defaultValue: try xo(d.defaultValue)))
                 }
                 instruction = .arg(expanded)
@@ -177,6 +198,7 @@ public struct StageResolver: Sendable {
                     let key = try x(kv.key)
                     let value = try x(kv.value)
                     env.set(key, value)
+                    argsAfterEnv.remove(key)
                     expanded.append(.init(key: key, value: value))
                 }
                 instruction = .env(expanded)
@@ -196,7 +218,11 @@ public struct StageResolver: Sendable {
                 instruction = .stopSignal(try x(signal))
             case .copy(var copy):
                 copy.transfer = try expandTransfer(copy.transfer, x, raw)
-                copy.from = try xo(copy.from)
+                // BuildKit does not expand --from: a value that expansion would change is an error.
+                if let from = copy.from, try expand(from, OrderedEnvironment(), node) != from {
+                    throw DockerfileError("variable expansion is not supported for --from, define a new stage with "
+                                          + "FROM using ARG from global scope as a workaround", range: node.range)
+                }
                 instruction = .copy(copy)
             case .add(var add):
                 add.transfer = try expandTransfer(add.transfer, x, raw)
@@ -214,7 +240,7 @@ public struct StageResolver: Sendable {
                 break
             }
             steps.append(ResolvedStep(instruction: instruction, node: node, environment: env.pairs,
-                                      arguments: args.pairs))
+                                      arguments: args.pairs, argumentsOverridingEnvironment: argsAfterEnv))
         }
         return ResolvedStage(stage: stage, base: base, platform: platform, steps: steps)
     }

@@ -14,15 +14,17 @@ extension BuildRun {
         let config = state.editor.config.config
         // User and groups come from the image's /etc/passwd and /etc/group (read in a merged view).
         let user = config.user ?? ""
-        var ids: (uid: UInt32, gid: UInt32, groups: [UInt32]) = (0, 0, [])
-        if !user.isEmpty {
-            ids = try await fs.withParentView { try UserResolver.resolve(user, rootfs: $0) }
-        }
+        let layers = fs.parentLayers
+        let ids = try UserResolver.resolve(user, layers: layers)
 
         // Environment: the image's ENV, then ARG values it does not override; PATH as BuildKit defaults it.
         var environment = state.editor.environment
-        for arg in step.arguments where !environment.contains(where: { $0.key == arg.key }) {
-            environment.append(arg)
+        for arg in step.arguments {
+            if let i = environment.firstIndex(where: { $0.key == arg.key }) {
+                if step.argumentsOverridingEnvironment.contains(arg.key) { environment[i].value = arg.value }
+            } else {
+                environment.append(arg)
+            }
         }
         for (k, v) in request.buildArguments where StageResolver.proxyArguments.contains(k)
             && !environment.contains(where: { $0.key == k }) {
@@ -31,9 +33,13 @@ extension BuildRun {
         if !environment.contains(where: { $0.key == "PATH" }) {
             environment.insert(.init(key: "PATH", value: ConfigEditor.defaultPath), at: 0)
         }
+        // As runc does for BuildKit: HOME, when the image does not set it, is the user's home in /etc/passwd, else /.
+        if !environment.contains(where: { $0.key == "HOME" }) {
+            environment.append(.init(key: "HOME", value: try UserResolver.home(uid: ids.uid, layers: layers)))
+        }
 
-        let arguments = try commandLine(run, shell: state.editor.shell)
-        var mounts: [SandboxMount] = []
+        let (arguments, scriptMount) = try commandLine(run, shell: state.editor.shell)
+        var mounts: [SandboxMount] = scriptMount.map { [$0] } ?? []
         // Cache mounts with sharing=locked (or private ones in use) hold a lock for the whole run.
         var cacheLocks: [Int32] = []
         defer { for fd in cacheLocks { close(fd) } }
@@ -128,12 +134,13 @@ extension BuildRun {
     }
 
     /// argv of a RUN: exec form as is; shell form through SHELL; a RUN that is only a heredoc runs its body
-    /// as the script (directly when it starts with `#!`).
-    func commandLine(_ run: Instruction.Run, shell: [String]) throws -> [String] {
+    /// as the script, and a body that starts with `#!` is, as in BuildKit, a read-only executable file at
+    /// `/dev/pipes/NAME` (the mount returned with the argv) that the shell runs.
+    func commandLine(_ run: Instruction.Run, shell: [String]) throws -> ([String], SandboxMount?) {
         switch run.command {
         case .exec(let args):
             guard !args.isEmpty else { throw BuildError("RUN with an empty command") }
-            return args
+            return (args, nil)
         case .shell(let text):
             if let heredoc = run.heredocs.first {
                 let body = heredoc.chomp ? Heredoc.chomped(heredoc.content) : heredoc.content
@@ -141,20 +148,19 @@ extension BuildRun {
                 if run.heredocs.count == 1,
                    Heredoc.delimiter(openedBy: text.trimmingCharacters(in: .whitespaces)) == heredoc.name {
                     if body.hasPrefix("#!") {
-                        let interpreter = body.dropFirst(2).prefix { $0 != "\n" }
-                            .split(separator: " ").map(String.init)
-                        return interpreter + ["-c", body]
+                        let script = "/dev/pipes/" + heredoc.name
+                        return (shell + [script], .file(contents: Array(body.utf8), target: script, mode: 0o755, uid: 0, gid: 0))
                     }
-                    return shell + [body]
+                    return (shell + [body], nil)
                 }
                 // `RUN python3 <<EOF …`: the shell reads the heredocs itself.
                 var script = text
                 for h in run.heredocs {
                     script += "\n" + h.content + h.name
                 }
-                return shell + [script]
+                return (shell + [script], nil)
             }
-            return shell + [text]
+            return (shell + [text], nil)
         }
     }
 

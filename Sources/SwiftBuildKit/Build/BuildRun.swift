@@ -260,6 +260,8 @@ final class BuildRun: Sendable {
         let instruction = step.instruction
         guard isFilesystemStep(instruction) else {
             _ = state.editor.apply(instruction)
+            // ONBUILD only records its trigger: BuildKit writes no history entry for it.
+            if case .onbuild = instruction { return .configured }
             // A metadata step takes the time of the entry before it (as BuildKit fills history times from
             // its layers), so a rebuild whose layers all come from the cache gives the same image.
             state.history.append(.init(created: state.history.last?.created ?? now,
@@ -403,12 +405,13 @@ final class BuildRun: Sendable {
         // Walking the changes and writing the layer are blocking work: off the cooperative pool.
         let (compression, level, epoch, content) = (request.compression, request.compressionLevel,
                                                     request.sourceDateEpoch, builder.content)
-        guard let result = try await BlockingExecutor.shared.run({ () throws -> LayerResult? in
+        // A step that changed nothing still gets its (empty) layer, as in BuildKit, where every RUN, COPY, ADD
+        // and WORKDIR is a layer of the image and a non-empty history entry.
+        let result = try await BlockingExecutor.shared.run {
             let entries = try fs.entries()
-            if entries.isEmpty { return nil }
             let writer = try LayerWriter(compression: compression, level: level, sourceDateEpoch: epoch)
             return try writer.write(entries: entries, from: fs.changes, into: content)
-        }) else { return nil }
+        }
         let layer = LayerRef(descriptor: Descriptor(mediaType: MediaType(rawValue: result.mediaType),
                                                     digest: result.digest, size: result.size),
                              diffID: result.diffID)
@@ -425,7 +428,11 @@ final class BuildRun: Sendable {
         let digests = layers.map(\.descriptor.digest)
         try await BlockingExecutor.shared.run { try self.ensureLayers(digests) }
         var lowers: [String] = []
-        for layer in layers.reversed() {
+        var seen: Set<Digest> = []
+        // The same layer twice in a stack (two empty steps, say) is one snapshot directory, which overlayfs
+        // refuses to stack twice. The upper copy re-applies everything the lower one does, whiteouts included,
+        // so keeping only the topmost occurrence gives the same tree.
+        for layer in layers.reversed() where seen.insert(layer.diffID).inserted {
             lowers.append(try await builder.snapshots.unpacked(layer: layer.descriptor.digest,
                                                                mediaType: layer.descriptor.mediaType.rawValue,
                                                                diffID: layer.diffID))

@@ -60,7 +60,7 @@ struct ConfigEditor {
             config.author = name
         case .expose(let ports):
             var set = config.config.exposedPorts ?? []
-            for p in ports { set.insert(p.contains("/") ? p.lowercased() : p + "/tcp") }
+            for p in Self.exposedPorts(ports) { set.insert(p) }
             config.config.exposedPorts = set
         case .volume(let paths):
             var set = config.config.volumes ?? []
@@ -72,6 +72,8 @@ struct ConfigEditor {
             config.config.workingDir = absolute(dir)
         case .cmd(let command):
             config.config.cmd = argv(command)
+            // BuildKit marks every CMD so (a Windows-era field, kept for compatibility with Docker's images).
+            config.config.argsEscaped = true
             cmdSetInStage = true
         case .entrypoint(let command):
             config.config.entrypoint = argv(command)
@@ -105,6 +107,30 @@ struct ConfigEditor {
     }
 
     /// BuildKit's `created_by` text for a history entry.
+    /// EXPOSE words as the config keys BuildKit makes of them (Docker's port specs): `80` → `80/tcp`,
+    /// `53/UDP` → `53/udp`, a range `8000-8002` → one key per port, `[ip:][host:]container` → the container
+    /// port. Duplicates collapse.
+    static func exposedPorts(_ words: [String]) -> [String] {
+        var out: [String] = []
+        for word in words {
+            var port = word
+            var proto = "tcp"
+            if let slash = word.lastIndex(of: "/") {
+                port = String(word[..<slash])
+                proto = String(word[word.index(after: slash)...]).lowercased()
+                if proto.isEmpty { proto = "tcp" }
+            }
+            if let colon = port.lastIndex(of: ":") { port = String(port[port.index(after: colon)...]) }
+            let bounds = port.split(separator: "-", maxSplits: 1).map { UInt32($0) }
+            if bounds.count == 2, let low = bounds[0], let high = bounds[1], low <= high, high <= 65535 {
+                for p in low...high where !out.contains("\(p)/\(proto)") { out.append("\(p)/\(proto)") }
+            } else if !out.contains(port + "/" + proto) {
+                out.append(port + "/" + proto)
+            }
+        }
+        return out
+    }
+
     func history(for instruction: Instruction, arguments: [Instruction.KeyValue] = []) -> String {
         func quoted(_ list: [String]) -> String { "[" + list.map(\.goQuoted).joined(separator: " ") + "]" }
         switch instruction {
@@ -123,7 +149,7 @@ struct ConfigEditor {
         case .label(let pairs): return "LABEL " + pairs.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         case .maintainer(let m): return "MAINTAINER \(m)"
         case .expose(let ports):
-            return "EXPOSE map[" + ports.map { ($0.contains("/") ? $0 : $0 + "/tcp") + ":{}" }.sorted().joined(separator: " ") + "]"
+            return "EXPOSE map[" + Self.exposedPorts(ports).sorted().map { $0 + ":{}" }.joined(separator: " ") + "]"
         case .volume(let paths): return "VOLUME [" + paths.joined(separator: " ") + "]"
         case .user(let u): return "USER \(u)"
         case .workdir(let w): return "WORKDIR \(absolute(w))"

@@ -79,6 +79,15 @@ struct StepFilesystem {
         }
     }
 
+    /// The parent's tree as directories to read files from without mounting anything (top first; overlay
+    /// whiteouts respected): the unpacked layers, or the untouched copy.
+    var parentLayers: [String] {
+        switch mode {
+        case .overlay: return lowers
+        case .copy: return [base]
+        }
+    }
+
     /// A read-only look at the parent's tree (user lookups), leaving no change.
     func withParentView<T>(_ body: (String) async throws -> T) async throws -> T {
         switch mode {

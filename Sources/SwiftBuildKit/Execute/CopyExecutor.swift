@@ -80,13 +80,23 @@ public struct CopyExecutor: Sendable {
         let chmod = request.chmod
         let copier = NodeCopier(owner: owner, permissions: chmod.map { c in { mode, isDir in c.apply(to: mode, isDirectory: isDir) } })
         let tree = RootfsWriter(rootfs: rootfs, createdOwner: createdOwner)
-        if destinationIsDirectory { _ = try tree.ensureDirectory(destination) }
+        // The sources first: a destination directory is made only when something is copied into it (a
+        // wildcard that matches nothing copies nothing and creates nothing, as in BuildKit).
+        var matches: [[CopySelection.Match]] = []
+        for case .path(let pattern) in request.sources { matches.append(try selection.matches(pattern)) }
+        let copiesSomething = matches.contains { !$0.isEmpty } || request.sources.contains {
+            if case .path = $0 { return false }
+            return true
+        }
+        if destinationIsDirectory && copiesSomething { _ = try tree.ensureDirectory(destination) }
 
+        var pathIndex = 0
         for item in request.sources {
             if Task.isCancelled { throw .cancelled }
             switch item {
-            case .path(let pattern):
-                for match in try selection.matches(pattern) {
+            case .path:
+                defer { pathIndex += 1 }
+                for match in matches[pathIndex] where !selection.skips(match.stat) {
                     let isDir = match.stat.st_mode & S_IFMT == S_IFDIR
                     let host = RootedPath.host(match.resolved, in: selection.directory)
                     if request.isAdd, !isDir, let archive = try extractedArchive(host) {

@@ -124,6 +124,7 @@ struct RootfsWriter {
         do {
             try selection.walk(match, enter: { entry in
                 if Task.isCancelled { throw CopyError.cancelled }
+                if selection.skips(entry.stat) { return false }
                 let parent = stack[stack.count - 1].fd
                 let name = FileTree.cString(Array((entry.relative.split(separator: "/").last.map(String.init) ?? "").utf8))
                 var existing = stat()

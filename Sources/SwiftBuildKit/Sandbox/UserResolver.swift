@@ -100,6 +100,15 @@ public enum UserResolver {
         return (uid, gid)
     }
 
+    /// The home directory /etc/passwd gives `uid` (read from unpacked layers, top first); "/" when none does.
+    public static func home(uid: UInt32, layers: [String]) throws(UserResolverError) -> String {
+        let passwd = try RootfsFile.read(layers: layers, path: "etc/passwd").map(parse) ?? []
+        guard let entry = passwd.first(where: { $0.count >= 6 && numeric($0[2]) == uid }), !entry[5].isEmpty else {
+            return "/"
+        }
+        return entry[5]
+    }
+
     private static func split(_ user: String) -> (String, String?) {
         guard let colon = user.firstIndex(of: ":") else { return (user, nil) }
         return (String(user[..<colon]), String(user[user.index(after: colon)...]))
