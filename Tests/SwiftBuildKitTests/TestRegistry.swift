@@ -1,9 +1,13 @@
 import Foundation
+import Synchronization
 import TestSupport
 import SwiftBuildOCI
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Registries killed when the test process exits (see `stopAtExit`).
+private let registriesToKill = Mutex<[pid_t]>([])
 
 /// A real registry for one test: Debian's `docker-registry` (CNCF Distribution) on 127.0.0.1 with a free port,
 /// its storage and config in a temp directory. Optionally with htpasswd basic auth. `stop()` (also run by
@@ -61,6 +65,15 @@ final class TestRegistry: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// For a registry kept for the whole test run: killed when the test process exits.
+    func stopAtExit() {
+        let pid = process.processIdentifier
+        registriesToKill.withLock { $0.append(pid) }
+        atexit {
+            for pid in registriesToKill.withLock({ $0 }) { kill(pid, SIGKILL) }
+        }
+    }
 
     func stop() {
         guard !stopped else { return }
