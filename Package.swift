@@ -34,6 +34,9 @@ let package = Package(
         .systemLibrary(name: "CIsal", path: "Sources/CIsal", pkgConfig: "libisal",
                        providers: [.apt(["libisal-dev"])]),
         .systemLibrary(name: "CSys", path: "Sources/CSys"),
+        // Pins ISA-L's CPU-dispatched deflate routines to the portable ones: layer bytes that depend on the input
+        // only (see Sources/CIsalPin/include/isal_pin.h).
+        .target(name: "CIsalPin", linkerSettings: [.linkedLibrary("isal")]),
         // The RUN sandbox's child side (clone, mounts, pivot_root, exec): a small plain C target.
         .target(name: "CSandbox"),
         .target(name: "CHTTP", linkerSettings: [.linkedLibrary("dl")]),
@@ -41,7 +44,7 @@ let package = Package(
         .target(name: "SwiftBuildDockerfile"),
         .target(name: "SwiftBuildOCI", dependencies: ["CCrypto", "CHTTP"]),
         .target(name: "SwiftBuildArchive",
-                dependencies: ["SwiftBuildOCI", "CZlib", "CArchive", "CZstd", "CIsal", "CSys"]),
+                dependencies: ["SwiftBuildOCI", "CZlib", "CArchive", "CZstd", "CIsal", "CIsalPin", "CSys"]),
         .target(name: "SwiftBuildKit",
                 dependencies: ["SwiftBuildDockerfile", "SwiftBuildOCI", "SwiftBuildArchive", "CSys", "CSandbox", "CHTTP"]),
         .executableTarget(name: "swiftbuild", dependencies: [

@@ -11,6 +11,7 @@ PACKAGES=(
   python3                                                                   # ADD URL tests serve files with http.server
   libcurl4                                                                  # ADD <url> and registries (loaded only when used)
   docker-registry apache2-utils                                             # registry tests: a real registry, htpasswd
+  qemu-user                                                                 # layer bytes checked under other CPU models
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,5 +1,98 @@
 import CIsal
+import CIsalPin
 import CZlib
+import SwiftBuildOCI
+
+/// Which deflate engine gzip layers get, decided once per process. ISA-L's routines are pinned to its portable
+/// ones by the CIsalPin target (its dispatched entry points are redefined in the program), so they write the
+/// same bytes on every CPU. The pin relies on the internal symbols of Debian's libisal 2.30: before ISA-L is
+/// used, a fixed input is compressed at levels 0 (the probe), 1 and 2 and its bytes are compared with the
+/// ones recorded here; any difference (another libisal, a pin that did not take) and gzip layers use zlib.
+public enum DeflateEngine {
+    /// Whether ISA-L's output is the recorded one, so that it may be used.
+    public static let isalIsPortable: Bool = swiftbuild_isal_pinned() == 1 && selfTestDigests() == expectedDigests
+
+    /// What writes gzip layers, for `swiftbuild --version` and benchmarks.
+    public static var description: String {
+        isalIsPortable ? "ISA-L (portable routines, levels 1-6) and zlib \(String(cString: zlibVersion())) (levels 7-9)"
+                       : "zlib \(String(cString: zlibVersion())) (ISA-L's self-test failed)"
+    }
+
+    /// SHA-256 of the self-test output at levels 0, 1 and 2, recorded natively and checked under
+    /// `qemu-x86_64 -cpu` qemu64, Nehalem, Westmere and Haswell (LayerDeterminismTests).
+    static let expectedDigests = [
+        "bee4e44306c2c294ee00011bb279b577bc46cd868996ae853f24a6920362be6b",
+        "728a2461c873b97aad95e349acf1121e3ca3d79218bc24b2fecacaec7ca62b41",
+        "3edefa199815c235bea454e8f66ac0b629c1f89ed3f854212c76b7e62b9993cc",
+    ]
+
+    /// A deterministic 256 KiB input (text-like lines, a random stretch, runs), compressed in two chunks (the
+    /// second primed with the first's tail, as the layer writer does) at levels 1 and 2, and the probe's
+    /// level-0 sample compression.
+    public static func selfTestDigests() -> [String] {
+        var input = [UInt8]()
+        input.reserveCapacity(1 << 18)
+        var state: UInt64 = 0x5eed_1234_abcd_0001
+        func next() -> UInt64 {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return state
+        }
+        let words = ["layer", "tar", "digest", "gzip", "swift", "build", "image", "cache", "/usr/lib/", "0644"]
+        while input.count < 96 * 1024 {
+            input += Array(words[Int(next() % UInt64(words.count))].utf8) + [next() % 7 == 0 ? 0x0a : 0x20]
+        }
+        while input.count < 160 * 1024 { input.append(UInt8(truncatingIfNeeded: next())) }
+        while input.count < 1 << 18 { input += [UInt8](repeating: UInt8(input.count / 4096 % 251), count: 512) }
+        input = Array(input.prefix(1 << 18))
+
+        var digests: [String] = []
+        // Level 0 as the probe runs it (stateless, one 8 KiB sample of text).
+        let stream = UnsafeMutablePointer<isal_zstream>.allocate(capacity: 1)
+        defer { stream.deallocate() }
+        var out = [UInt8](repeating: 0, count: 16 * 1024)
+        let produced = input.withUnsafeBufferPointer { inp in
+            out.withUnsafeMutableBufferPointer { o -> Int in
+                isal_deflate_stateless_init(stream)
+                stream.pointee.level = 0
+                stream.pointee.gzip_flag = UInt16(IGZIP_DEFLATE)
+                stream.pointee.end_of_stream = 1
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: inp.baseAddress)
+                stream.pointee.avail_in = 8 * 1024
+                stream.pointee.next_out = o.baseAddress
+                stream.pointee.avail_out = UInt32(o.count)
+                guard isal_deflate_stateless(stream) == COMP_OK else { return -1 }
+                return o.count - Int(stream.pointee.avail_out)
+            }
+        }
+        digests.append(produced < 0 ? "failed" : SHA256Hasher.digest(Array(out.prefix(produced))).encoded)
+        for level in [1, 2] {
+            let compressor = IsalChunkCompressor(level: level)
+            var bytes: [UInt8] = []
+            let half = input.count / 2
+            for (index, range) in [0..<half, half..<input.count].enumerated() {
+                var chunk = DeflateChunk(chunkSize: half)
+                defer { chunk.deallocate() }
+                input[range].withUnsafeBytes { chunk.data.copyMemory(from: $0) }
+                chunk.length = half
+                chunk.isLast = index == 1
+                if index == 1, let dict = chunk.storage.baseAddress {
+                    input.withUnsafeBytes { src in
+                        (dict + DeflateChunk.dictionaryCapacity - DeflateChunk.dictionaryCapacity)
+                            .copyMemory(from: src.baseAddress! + half - DeflateChunk.dictionaryCapacity,
+                                        byteCount: DeflateChunk.dictionaryCapacity)
+                    }
+                    chunk.dictionaryLength = DeflateChunk.dictionaryCapacity
+                }
+                guard compressor.deflate(&chunk) else { return digests + ["failed"] }
+                bytes += Array(UnsafeRawBufferPointer(rebasing: chunk.output[0..<chunk.outputLength]))
+            }
+            digests.append(SHA256Hasher.digest(bytes).encoded)
+        }
+        return digests
+    }
+}
 
 /// One chunk of the tar stream and its compressed form. A chunk is compressed alone, with the previous
 /// chunk's last 32 KiB as its dictionary, and ends on a byte boundary (a sync flush, or stored blocks),

@@ -62,33 +62,33 @@ final class ParallelGzipEncoder: ChunkEncoder {
     private var crc: UInt = 0
     private var inputSize: UInt64 = 0
 
-    /// `level` 0 stores; 1–6 use ISA-L (levels 1, 2, 3), 7–9 use zlib.
+    /// `level` 0 stores; 1–6 use ISA-L's portable routines (levels 1 and 2), 7–9 use zlib. Both write bytes that
+    /// depend on the input and the level only, never on the CPU (see `DeflateEngine`).
     init(level: Int, threads: Int, chunkSize: Int, probing: Bool = true, output: BlobOutput) throws(LayerWriterError) {
         guard (0...9).contains(level) else { throw .invalidLevel(.gzip, level) }
         let threads = max(1, threads)
+        let isal = level <= 6 && DeflateEngine.isalIsPortable
         var compressors: [any DeflateChunkCompressor] = []
         for _ in 0..<threads {
-            if level >= 7 {
-                compressors.append(try ZlibChunkCompressor(level: level))
-            } else {
+            if isal {
                 compressors.append(IsalChunkCompressor(level: Self.isalLevel(forGzipLevel: level)))
+            } else {
+                compressors.append(try ZlibChunkCompressor(level: level))
             }
         }
-        workers = Workers(compressors: compressors,
-                          probes: (0..<threads).map { _ in level == 0 || !probing ? nil : IncompressibilityProbe() })
+        // The probe runs ISA-L too: without the portable routines, no probe (every chunk is compressed).
+        let probe = level != 0 && probing && DeflateEngine.isalIsPortable
+        workers = Workers(compressors: compressors, probes: (0..<threads).map { _ in probe ? IncompressibilityProbe() : nil })
         storeOnly = level == 0
         let perBatch = 2 * threads
         batches = [Batch(capacity: perBatch, chunkSize: chunkSize), Batch(capacity: perBatch, chunkSize: chunkSize)]
         self.output = output
     }
 
-    /// gzip levels mapped onto ISA-L's 1–3, chosen by measurement (see perf/README.md).
+    /// gzip levels mapped onto ISA-L's 1 and 2, chosen by measurement (perf/README.md): with the portable
+    /// routines, ISA-L's level 3 is slower than its level 2 and compresses no better on text.
     static func isalLevel(forGzipLevel level: Int) -> Int {
-        switch level {
-        case ...1: return 1
-        case 2...3: return 2
-        default: return 3
-        }
+        level <= 3 ? 1 : 2
     }
 
     func firstBuffer() -> UnsafeMutableRawBufferPointer { batches[current].chunks[0].data }

@@ -32,7 +32,7 @@ struct SwiftBuildCommand: AsyncParsableCommand {
         subcommands: [BuildCommand.self, ImagesCommand.self, InspectCommand.self, TagCommand.self, RmiCommand.self,
                       SaveCommand.self, LoadCommand.self, DuCommand.self, PruneCommand.self, ParseCommand.self,
                       StoreCommand.self, PullCommand.self, PushCommand.self, LoginCommand.self,
-                      LogoutCommand.self],
+                      LogoutCommand.self, VersionCommand.self],
         defaultSubcommand: BuildCommand.self
     )
 
