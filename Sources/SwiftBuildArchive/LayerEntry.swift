@@ -8,6 +8,30 @@ public enum LayerEntry: Sendable, Hashable {
     case whiteout(String)
     /// Hides everything the lower layers have in this directory: `<directory>/.wh..wh..opq`.
     case opaqueDirectory(String)
+    /// A node with the type, content, link target, hard-link identity and extended attributes of the node at the
+    /// absolute host path `source` (not followed if a symlink), and the owner, permission bits and modification
+    /// time given: a file copied into the layer straight from where it is (a COPY from the build context),
+    /// never written anywhere first.
+    case copy(String, source: String, metadata: EntryMetadata)
+    /// A directory that exists on no disk, with this metadata and no extended attributes.
+    case directory(String, metadata: EntryMetadata)
+
+    /// The owner, permission bits (with setuid/setgid/sticky) and modification time of a `copy` or `directory`.
+    public struct EntryMetadata: Sendable, Hashable {
+        public var uid: UInt32
+        public var gid: UInt32
+        public var permissions: UInt32
+        public var mtime: Int64
+        public var mtimeNanoseconds: Int
+
+        public init(uid: UInt32, gid: UInt32, permissions: UInt32, mtime: Int64, mtimeNanoseconds: Int) {
+            self.uid = uid
+            self.gid = gid
+            self.permissions = permissions
+            self.mtime = mtime
+            self.mtimeNanoseconds = mtimeNanoseconds
+        }
+    }
 }
 
 /// The order of entries in our layers: by path, component by component (a directory's children follow it

@@ -83,6 +83,8 @@ public struct LayerWriter: Sendable {
                 items.append((bytes, entry))
             case .opaqueDirectory(let p):
                 items.append((try TarPathOrder.normalized(p) + Array("/.wh..wh..opq".utf8), entry))
+            case .copy(let p, _, _), .directory(let p, _):
+                items.append((try TarPathOrder.normalized(p), entry))
             }
         }
         items.sort { TarPathOrder.less($0.0, $1.0) }
@@ -93,8 +95,29 @@ public struct LayerWriter: Sendable {
         return try run(sink) { emitter in
             var cPath: [UInt8] = []
             for (tarPath, entry) in items {
-                guard case .path = entry else {
+                switch entry {
+                case .path: break
+                case .whiteout, .opaqueDirectory:
                     try tarPath.withUnsafeBytes { try emitter.emitWhiteout(tarPath: $0) }
+                    continue
+                case .directory(_, let m):
+                    try (tarPath + [0x2f]).withUnsafeBytes { try emitter.emitDirectory(m, tarPath: $0) }
+                    continue
+                case .copy(_, let source, let m):
+                    try source.withCString { name in
+                        var st = stat()
+                        guard fstatat(AT_FDCWD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+                            throw LayerWriterError.system(operation: "stat", path: source, errno: errno)
+                        }
+                        st.st_uid = m.uid
+                        st.st_gid = m.gid
+                        st.st_mode = (st.st_mode & Glibc.S_IFMT) | (m.permissions & 0o7777)
+                        st.st_mtim = timespec(tv_sec: Int(m.mtime), tv_nsec: m.mtimeNanoseconds)
+                        let isDirectory = st.st_mode & Glibc.S_IFMT == Glibc.S_IFDIR
+                        try (isDirectory ? tarPath + [0x2f] : tarPath).withUnsafeBytes {
+                            try emitter.emit(st, dirfd: AT_FDCWD, name: name, cPath: name, tarPath: $0)
+                        }
+                    }
                     continue
                 }
                 cPath.removeAll(keepingCapacity: true)

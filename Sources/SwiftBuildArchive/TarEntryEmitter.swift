@@ -103,6 +103,16 @@ final class TarEntryEmitter {
         try headers.write(meta, path: tarPath, linkTarget: link, xattrs: xattrs, to: stream)
     }
 
+    /// A directory that exists on no disk (`LayerEntry.directory`): its metadata only, no extended attributes.
+    func emitDirectory(_ m: LayerEntry.EntryMetadata, tarPath: UnsafeRawBufferPointer) throws {
+        var st = stat()
+        st.st_mtim = timespec(tv_sec: Int(m.mtime), tv_nsec: m.mtimeNanoseconds)
+        let (seconds, nanoseconds) = mtime(st)
+        let meta = TarEntryMetadata(type: .directory, mode: m.permissions & 0o7777, uid: owner?.0 ?? m.uid,
+                                    gid: owner?.1 ?? m.gid, size: 0, mtime: seconds, mtimeNanoseconds: nanoseconds)
+        try headers.write(meta, path: tarPath, linkTarget: nil, xattrs: nil, to: stream)
+    }
+
     /// An empty regular file with mode 0 and mtime 0: an overlay whiteout (`.wh.NAME` or `.wh..wh..opq`).
     func emitWhiteout(tarPath: UnsafeRawBufferPointer) throws {
         let meta = TarEntryMetadata(type: .regular, mode: 0, uid: 0, gid: 0, size: 0, mtime: 0, mtimeNanoseconds: 0)

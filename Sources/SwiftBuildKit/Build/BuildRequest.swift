@@ -35,6 +35,10 @@ public struct BuildRequest: Sendable {
     /// `--annotation KEY=VALUE`: annotations of the image manifest (part of its digest).
     public var annotations: [String: String] = [:]
     /// `--pull`: ask the registry for the current digest of each base image tag, even when the name is stored.
+    /// Whether a COPY from the build context whose file system no later step reads (the last one of a stage
+    /// nothing else builds on) goes straight from the context into its layer, without a copy in a snapshot.
+    /// The layer is the same either way; false forces the materialised path (for comparisons).
+    public var streamsContextCopies: Bool = true
     public var pull: Bool = false
     /// How base images missing from the local store are pulled; nil: never (every FROM must be stored).
     public var registry: RegistryOptions? = RegistryOptions()

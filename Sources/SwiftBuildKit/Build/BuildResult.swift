@@ -9,4 +9,6 @@ public struct BuildResult: Sendable {
     public var imageConfig: ImageConfig
     /// The `-t` names it was tagged with.
     public var tags: [ImageReference]
+    /// How many COPY steps went from the build context straight into their layers (`streamsContextCopies`).
+    public var streamedCopies: Int = 0
 }

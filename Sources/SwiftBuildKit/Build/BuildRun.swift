@@ -45,6 +45,8 @@ final class BuildRun: Sendable {
     /// Layers of imported records that hit, not fetched yet (by layer digest): fetched only when a step
     /// unpacks them, the image is written, or the cache is exported.
     let pendingLayers = Mutex<[Digest: (layer: CacheRecord.Layer, location: CacheLocation)]>([:])
+    /// COPY steps written straight from the context into their layers.
+    let streamedCopies = Atomic<Int>(0)
 
     init(builder: Builder, request: BuildRequest, graph: BuildGraph, plan: StepPlan, context: BuildContext,
          fileName: String, platform: Platform, images: ImageResolver,
@@ -379,6 +381,7 @@ final class BuildRun: Sendable {
     /// Runs a file-system step on the current layers; returns its layer, or nil if it changed nothing.
     func execute(_ step: ResolvedStep, state: StageState, node: BuildGraph.Node,
                  stages: [Int: StageState], stepID: Int) async throws -> LayerRef? {
+        if let layer = try await directCopy(step, state: state, node: node) { return layer }
         let work = try Scratch(in: builder.scratch)
         defer { work.remove() }
         let fs = try StepFilesystem(mode: builder.snapshotter, lowers: try await unpacked(state.layers), scratch: work)
@@ -421,6 +424,46 @@ final class BuildRun: Sendable {
             _ = try? builder.snapshots.adopt(directory: fs.changes, diffID: result.diffID)
         }
         return layer
+    }
+
+    /// Whether no later step of this build reads the file system after `step`: it is the last step of its stage
+    /// that changes files, and no other stage starts from this one or reads it.
+    func isUnreadLater(_ step: ResolvedStep, node: BuildGraph.Node) -> Bool {
+        guard let last = node.stage.steps.lastIndex(where: { isFilesystemStep($0.instruction) }),
+              node.stage.steps[last] == step else { return false }
+        let index = node.stage.stage.index
+        return !graph.nodes.contains { $0.dependencies.contains(index) }
+    }
+
+    /// A COPY from the build context that no later step reads, written from the context straight into its
+    /// layer (`DirectCopy`); nil when the step does not qualify and must be materialised.
+    func directCopy(_ step: ResolvedStep, state: StageState, node: BuildGraph.Node) async throws -> LayerRef? {
+        guard request.streamsContextCopies, case .copy(let copy) = step.instruction, copy.from == nil, !copy.parents,
+              copy.transfer.heredocs.isEmpty, isUnreadLater(step, node: node) else { return nil }
+        let lowers = try await unpacked(state.layers)
+        var owner: (uid: UInt32, gid: UInt32) = (0, 0)
+        if let chown = copy.transfer.chown { owner = try UserResolver.owner(forChown: chown, layers: lowers) }
+        let transfer = copy.transfer
+        let copyRequest = CopyRequest(sources: transfer.sources.map { .path($0) },
+                                      destination: state.editor.absolute(transfer.destination),
+                                      owner: .init(uid: owner.uid, gid: owner.gid), chmod: transfer.chmod, parents: false,
+                                      excludes: transfer.excludes, link: transfer.link, isAdd: false, checksum: nil)
+        var clock = timespec()
+        clock_gettime(CLOCK_REALTIME, &clock)
+        let (now, ids) = (clock, owner)
+        let (context, compression, level, epoch, content) = (self.context, request.compression, request.compressionLevel,
+                                                            request.sourceDateEpoch, builder.content)
+        let result = try await BlockingExecutor.shared.run { () throws -> LayerResult? in
+            let selection = try CopySelection(root: .context(context), excludes: transfer.excludes)
+            guard let entries = try DirectCopy(request: copyRequest, selection: selection, lowers: lowers,
+                                               owner: ids, now: now).plan() else { return nil }
+            let writer = try LayerWriter(compression: compression, level: level, sourceDateEpoch: epoch)
+            return try writer.write(entries: entries, from: "/", into: content)
+        }
+        guard let result else { return nil }
+        streamedCopies.add(1, ordering: .relaxed)
+        return LayerRef(descriptor: Descriptor(mediaType: MediaType(rawValue: result.mediaType), digest: result.digest,
+                                               size: result.size), diffID: result.diffID)
     }
 
     /// The unpacked snapshots of `layers`, top first.

@@ -139,7 +139,8 @@ public final class Builder: Sendable {
         }
         events(.buildFinished(manifest: written.manifestDescriptor.digest, config: written.configDescriptor.digest,
                               seconds: (ContinuousClock.now - started).seconds))
-        return BuildResult(manifest: written.manifestDescriptor, config: written.configDescriptor, imageConfig: config, tags: tags)
+        return BuildResult(manifest: written.manifestDescriptor, config: written.configDescriptor, imageConfig: config,
+                           tags: tags, streamedCopies: run.streamedCopies.load(ordering: .relaxed))
     }
 }
 

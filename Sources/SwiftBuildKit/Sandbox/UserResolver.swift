@@ -75,9 +75,17 @@ public enum UserResolver {
     /// gid; a group, numeric or named, then replaces the gid. As in BuildKit, a name that the image's files do
     /// not list (or an image without those files) leaves that part at 0 rather than failing.
     public static func owner(forChown chown: String, rootfs: String) throws(UserResolverError) -> (uid: UInt32, gid: UInt32) {
-        let read = { (path: String) throws(UserResolverError) -> [[String]] in
-            try RootfsFile.read(rootfs: rootfs, path: path).map(parse) ?? []
-        }
+        try owner(forChown: chown) { path throws(UserResolverError) in try RootfsFile.read(rootfs: rootfs, path: path) }
+    }
+
+    /// The same from unpacked layers in overlay lower form (top first), without a mounted rootfs.
+    public static func owner(forChown chown: String, layers: [String]) throws(UserResolverError) -> (uid: UInt32, gid: UInt32) {
+        try owner(forChown: chown) { path throws(UserResolverError) in try RootfsFile.read(layers: layers, path: path) }
+    }
+
+    private static func owner(forChown chown: String, reading file: (String) throws(UserResolverError) -> [UInt8]?)
+        throws(UserResolverError) -> (uid: UInt32, gid: UInt32) {
+        func read(_ path: String) throws(UserResolverError) -> [[String]] { try file(path).map(parse) ?? [] }
         let (userPart, groupPart) = split(chown)
         var uid: UInt32 = 0
         var gid: UInt32 = 0

@@ -1,0 +1,59 @@
+import Foundation
+import Testing
+import TestSupport
+@testable import SwiftBuildKit
+
+/// A COPY that no later step reads goes from the build context straight into its layer. The layer must be the
+/// one the materialised path (copy into an overlay, diff, tar) makes: each Dockerfile here is built both ways
+/// with SOURCE_DATE_EPOCH, and the image digests must be equal.
+@Suite(.serialized) struct DirectCopyTests {
+    static func context(_ h: BuildHarness) throws {
+        try h.write("a.txt", "a\n")
+        try h.write("b.txt", "bb\n", mode: 0o600)
+        try h.write("tree/top.sh", "#!/bin/sh\n", mode: 0o755)
+        try h.write("tree/sub/deep.txt", "deep\n", mode: 0o640)
+        try h.write("tree/sub/more/x.bin", String(repeating: "x", count: 70_000))
+        try FileManager.default.createDirectory(atPath: h.context + "/tree/empty", withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: h.context + "/tree/link", withDestinationPath: "top.sh")
+        _ = link(h.context + "/tree/sub/deep.txt", h.context + "/tree/hard.txt")
+        try h.write(".dockerignore", "tree/sub/more/ignored*\n")
+        try h.write("tree/sub/more/ignored.log", "no\n")
+        _ = mkfifo(h.context + "/tree/fifo", 0o644)
+    }
+
+    /// (Dockerfile, whether the last COPY may stream)
+    static let cases: [(String, Bool)] = [
+        ("FROM scratch\nCOPY tree /srv/app\n", true),
+        ("FROM scratch\nCOPY a.txt /new\n", true),
+        ("FROM scratch\nCOPY . /\n", true),
+        ("FROM localhost/busybox\nCOPY a.txt /etc/newdir/\n", true),
+        ("FROM localhost/busybox\nWORKDIR /app\nCOPY . .\nCMD [\"sh\"]\n", true),
+        ("FROM localhost/busybox\nCOPY --chown=app:app --chmod=640 tree/ /home/app/tree/\n", true),
+        ("FROM localhost/busybox\nCOPY --chown=1000 *.txt /data/\n", true),
+        ("FROM localhost/busybox\nCOPY nomatch* /x/\n", true),
+        ("FROM localhost/busybox\nCOPY --chmod=u+x,go-r tree /opt/tree\n", true),
+        // Replacing a file, into a non-empty directory, through a symlink, and a stage another one reads:
+        // materialised.
+        ("FROM localhost/busybox\nCOPY a.txt /etc/passwd\n", false),
+        ("FROM localhost/busybox\nCOPY a.txt /etc/\n", false),
+        ("FROM localhost/busybox\nRUN ln -s /srv /link\nCOPY a.txt /link/a.txt\n", false),
+        ("FROM localhost/busybox AS one\nCOPY a.txt /one/\nFROM one\nRUN cat /one/a.txt\n", false),
+    ]
+
+    @Test(arguments: 0..<cases.count)
+    func sameLayerAsTheMaterialisedCopy(_ index: Int) async throws {
+        let (dockerfile, streams) = Self.cases[index]
+        var digests: [Bool: String] = [:]
+        for direct in [true, false] {
+            let h = try BuildHarness()
+            try Self.context(h)
+            let result = try await h.build(dockerfile) {
+                $0.sourceDateEpoch = 1_700_000_000
+                $0.streamsContextCopies = direct
+            }
+            digests[direct] = result.manifest.digest.description
+            if direct { #expect(result.streamedCopies == (streams ? 1 : 0), "\(dockerfile)") }
+        }
+        #expect(digests[true] == digests[false], "\(dockerfile)")
+    }
+}
