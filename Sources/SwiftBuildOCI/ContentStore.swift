@@ -1,3 +1,4 @@
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,6 +21,14 @@ public final class ContentStore: Sendable {
     let quarantineDirectory: String
     static let temporarySuffix = ".partial"
     private static let chunkSize = 1 << 20
+    /// Blobs this instance committed, their digests computed from the very bytes written: an export can copy
+    /// them without hashing them again. (A blob found in the store, written by another process, is not here.)
+    private let committedHere = Mutex<Set<Digest>>([])
+
+    func recordCommitted(_ digest: Digest) { committedHere.withLock { _ = $0.insert(digest) } }
+
+    /// Whether this instance wrote the blob (and hashed it as it did) moments ago.
+    public func wasCommittedHere(_ digest: Digest) -> Bool { committedHere.withLock { $0.contains(digest) } }
 
     /// Opens the store at `root`, creating its directories unless `create` is false (then a missing store is
     /// a `system(call: "stat", …, ENOENT)` error).

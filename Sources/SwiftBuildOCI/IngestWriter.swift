@@ -109,6 +109,7 @@ public final class IngestWriter {
         }
         // Make the new name durable.
         try store.syncBlobDirectory()
+        store.recordCommitted(digest)
         return info
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -35,21 +37,22 @@ public final class ContextChecksum: Sendable {
         let selection = try CopySelection(root: source, excludes: excludes)
         let index = StatIndex(directory: indexDirectory, forSource: selection.directory)
         defer { index.save() }
-        let hasher = RecordHasher()
         let resetOwners: Bool
         if case .context = source { resetOwners = true } else { resetOwners = false }
+        // First the walk (names and stats), then the contents the index cannot vouch for, hashed on every core,
+        // then the records in walk order: the same checksum as one serial pass.
+        var items: [Item] = []
         for (n, pattern) in sources.enumerated() {
-            field(hasher, "source \(n)")
+            items.append(.field("source \(n)"))
             for match in try selection.matches(pattern) {
-                field(hasher, "match")
-                field(hasher, match.path)
+                items.append(.field("match"))
+                items.append(.field(match.path))
                 let host = RootedPath.host(match.resolved, in: selection.directory)
-                try record(hasher, "", host: host, st: match.stat, resetOwners: resetOwners, index: index)
+                items.append(.node("", host: host, st: match.stat))
                 guard match.stat.st_mode & S_IFMT == S_IFDIR else { continue }
                 do {
                     try selection.walk(match, enter: { entry in
-                        try record(hasher, entry.relative, host: entry.host, st: entry.stat,
-                                   resetOwners: resetOwners, index: index)
+                        items.append(.node(entry.relative, host: entry.host, st: entry.stat))
                         return true
                     }, leave: { _ in })
                 } catch let error as CopyError {
@@ -59,7 +62,55 @@ public final class ContextChecksum: Sendable {
                 }
             }
         }
+        var missing: [(host: String, st: stat)] = []
+        for case .node(_, let host, let st) in items where st.st_mode & S_IFMT == S_IFREG
+            && index.trustedHash(path: host, st: st) == nil {
+            missing.append((host, st))
+        }
+        let hashes = Mutex<[String: Result<[UInt8], CopyError>]>([:])
+        let work = missing
+        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        DispatchQueue.concurrentPerform(iterations: min(work.count, workers)) { worker in
+            let stride = workers
+            var i = worker
+            while i < work.count {
+                let result = Result { () throws(CopyError) -> [UInt8] in
+                    try StatIndex.contentHash(work[i].host, size: Int64(work[i].st.st_size))
+                }
+                hashes.withLock { $0[work[i].host] = result }
+                i += stride
+            }
+        }
+        let computed = hashes.withLock { $0 }
+        for (host, st) in missing {
+            if case .success(let hash) = computed[host] { index.record(path: host, st: st, hash: hash) }
+        }
+        let hasher = RecordHasher()
+        for item in items {
+            switch item {
+            case .field(let text):
+                field(hasher, text)
+            case .node(let relative, let host, let st):
+                var hash: [UInt8] = []
+                if st.st_mode & S_IFMT == S_IFREG {
+                    if let trusted = index.trustedHash(path: host, st: st) {
+                        hash = trusted
+                    } else if let result = computed[host] {
+                        hash = try result.get()
+                    } else {
+                        hash = try index.contentHash(path: host, st: st)
+                    }
+                }
+                try record(hasher, relative, host: host, st: st, resetOwners: resetOwners, contentHash: hash)
+            }
+        }
         return (hasher.finalize(), index.hashed)
+    }
+
+    /// One step of the checksum's record stream.
+    private enum Item {
+        case field(String)
+        case node(String, host: String, st: stat)
     }
 
     /// The checksum of the directory (or file) `path` inside `directory` (a stage's rootfs): for
@@ -69,7 +120,7 @@ public final class ContextChecksum: Sendable {
     }
 
     private func record(_ hasher: RecordHasher, _ relative: String, host: String, st: stat, resetOwners: Bool,
-                        index: StatIndex) throws(CopyError) {
+                        contentHash: [UInt8]) throws(CopyError) {
         let type = st.st_mode & S_IFMT
         field(hasher, relative)
         let kind: String
@@ -89,7 +140,7 @@ public final class ContextChecksum: Sendable {
         hasher.append(gid)
         switch type {
         case S_IFREG:
-            hasher.append(bytes: try index.contentHash(path: host, st: st))
+            hasher.append(bytes: contentHash)
         case S_IFLNK:
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
             let n = readlink(host, &buffer, buffer.count - 1)

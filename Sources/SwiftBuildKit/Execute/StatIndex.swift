@@ -86,14 +86,26 @@ final class StatIndex {
 
     /// The SHA-256 of the regular file at `path` (described by `st`), from the index when it can be trusted.
     func contentHash(path: String, st: stat) throws(CopyError) -> [UInt8] {
-        let key = path
+        if let hash = trustedHash(path: path, st: st) { return hash }
+        let hash = try Self.contentHash(path, size: Int64(st.st_size))
+        record(path: path, st: st, hash: hash)
+        return hash
+    }
+
+    /// The index's hash of the file, when the file has not changed since it was recorded.
+    func trustedHash(path: String, st: stat) -> [UInt8]? {
+        let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        let ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
+        guard let e = entries[path], (e.inode, e.size, e.mtime, e.ctime) == (UInt64(st.st_ino), Int64(st.st_size), mtime, ctime),
+              mtime < writtenAt, ctime < writtenAt else { return nil }
+        return e.hash
+    }
+
+    /// Records a hash computed from the file (`contentHash(_:size:)`).
+    func record(path key: String, st: stat, hash: [UInt8]) {
         let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
         let ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
         let current = (UInt64(st.st_ino), Int64(st.st_size), mtime, ctime)
-        if let e = entries[key], (e.inode, e.size, e.mtime, e.ctime) == current, mtime < writtenAt, ctime < writtenAt {
-            return e.hash
-        }
-        let hash = try Self.contentHash(path, size: Int64(st.st_size))
         hashed += 1
         let entry = Entry(inode: current.0, size: current.1, mtime: mtime, ctime: ctime, hash: hash)
         if entries[key] != entry {
@@ -102,7 +114,6 @@ final class StatIndex {
         } else if mtime >= writtenAt || ctime >= writtenAt {
             changed = true  // rewrite so the entry stops being racy
         }
-        return hash
     }
 
     /// Files at least this big are hashed in fixed pieces on all cores (see `contentHash`).

@@ -94,6 +94,11 @@ public enum OCIArchiveExporter {
                 guard fstat(source, &st) == 0, Int64(st.st_size) == size else {
                     throw .sizeMismatch(what: "blob \(digest)", expected: size, actual: Int64(st.st_size))
                 }
+                // A blob this process wrote moments ago was hashed as it was written: no second pass.
+                if content.wasCommittedHere(digest) {
+                    try writer.file("blobs/sha256/" + digest.encoded, size: size, copyingFrom: source)
+                    continue
+                }
                 let check = BackgroundDigest(path: blob)
                 try writer.file("blobs/sha256/" + digest.encoded, size: size, copyingFrom: source)
                 switch check.wait() {
