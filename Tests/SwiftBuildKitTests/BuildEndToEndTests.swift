@@ -206,8 +206,10 @@ import SwiftBuildOCI
              .tar(destination: h.directory.path + "/rootfs-\(n).tar")]
         }
         let one = try await h.build(dockerfile) { $0.noCache = true; $0.sourceDateEpoch = 1_700_000_000; $0.outputs = outputs(1) }
-        try await Task.sleep(for: .seconds(1.1))
-        _ = utimes(h.context + "/a.txt", nil)
+        // Another mtime for the context file (later than the first build, earlier than nothing it needs).
+        var later = [timeval(tv_sec: Int(Date().timeIntervalSince1970) + 5, tv_usec: 0),
+                     timeval(tv_sec: Int(Date().timeIntervalSince1970) + 5, tv_usec: 0)]
+        _ = utimes(h.context + "/a.txt", &later)
         let two = try await h.build(dockerfile) { $0.noCache = true; $0.sourceDateEpoch = 1_700_000_000; $0.outputs = outputs(2) }
         #expect(one.manifest.digest == two.manifest.digest)
         for kind in ["oci", "docker", "rootfs"] {
@@ -263,9 +265,15 @@ import SwiftBuildOCI
 
     @Test func cancellationStopsTheBuild() async throws {
         let h = try BuildHarness()
-        try h.write("Dockerfile", "FROM localhost/busybox\nRUN sleep 1000\n")
-        let task = Task { try await h.build("FROM localhost/busybox\nRUN sleep 1000\n") }
-        try await Task.sleep(for: .milliseconds(700))
+        let dockerfile = "FROM localhost/busybox\nRUN echo running && sleep 1000\n"
+        try h.write("Dockerfile", dockerfile)
+        let task = Task { try await h.build(dockerfile) }
+        // Cancel once the RUN is running (its first output arrived), not after a guessed delay.
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !h.output.contains("running") {
+            try #require(ContinuousClock.now < deadline, "the RUN did not start")
+            try await Task.sleep(for: .milliseconds(10))
+        }
         let clock = ContinuousClock()
         let start = clock.now
         task.cancel()

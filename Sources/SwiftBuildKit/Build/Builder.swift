@@ -98,8 +98,11 @@ public final class Builder: Sendable {
         let plan = StepPlan(graph: graph, firstID: nextID.withLock { $0 })
         for step in plan.allSteps { events(.stepPlanned(step)) }
 
-        let run = try BuildRun(builder: self, request: request, graph: graph, plan: plan, context: context,
-                               fileName: fileName, platform: platform, images: resolver, events: events)
+        // Creating the run imports `--cache-from` records (files or a registry): blocking work.
+        let run = try await BlockingExecutor.shared.run {
+            try BuildRun(builder: self, request: request, graph: graph, plan: plan, context: context,
+                         fileName: fileName, platform: platform, images: resolver, events: events)
+        }
         let final = try await run.execute()
 
         // The image: config and manifest as canonical JSON in the content store.
@@ -114,28 +117,34 @@ public final class Builder: Sendable {
             labels[k] = v
             config.config.labels = labels
         }
-        try run.ensureLayers(final.layers.map(\.descriptor.digest))
-        let written = try ImageWriter.write(config: config, layers: final.layers.map(\.descriptor),
-                                           annotations: request.annotations.isEmpty ? nil : request.annotations, into: content)
-        for tag in tags { try images.tag(tag, manifest: written.manifestDescriptor) }
-        let exporter = ImageExporter(content: content, scratch: scratch)
-        for output in request.outputs {
-            do {
-                try exporter.export(written, tags: tags, to: output)
-            } catch {
-                throw BuildError("exporting to \(output.destination): \(error)")
+        // Writing the image, exporting it (files, registries) and the cache: blocking work, off the cooperative pool.
+        let (content, images, scratch, imageConfig, tagged) = (self.content, self.images, self.scratch, config, tags)
+        let written = try await BlockingExecutor.shared.run { () throws -> Image in
+            try run.ensureLayers(final.layers.map(\.descriptor.digest))
+            let written = try ImageWriter.write(config: imageConfig, layers: final.layers.map(\.descriptor),
+                                               annotations: request.annotations.isEmpty ? nil : request.annotations,
+                                               into: content)
+            for tag in tagged { try images.tag(tag, manifest: written.manifestDescriptor) }
+            let exporter = ImageExporter(content: content, scratch: scratch)
+            for output in request.outputs {
+                do {
+                    try exporter.export(written, tags: tagged, to: output)
+                } catch {
+                    throw BuildError("exporting to \(output.destination): \(error)", cause: error)
+                }
             }
-        }
-        if !request.cacheTo.isEmpty {
-            let all = run.usedRecords.withLock { $0 }
-            let finalLayers = Set(final.layers.map(\.descriptor.digest))
-            let exchange = CacheExchange(content: content, registry: request.registry)
-            for target in request.cacheTo {
-                // min: the records whose layer is in the final image (and steps that changed nothing).
-                let records = target.mode == .max ? all : all.filter { $0.value.layer.map { finalLayers.contains($0.digest) } ?? true }
-                try run.ensureLayers(records.values.compactMap { $0.layer?.digest })
-                try exchange.export(records, to: target.location)
+            if !request.cacheTo.isEmpty {
+                let all = run.usedRecords.withLock { $0 }
+                let finalLayers = Set(final.layers.map(\.descriptor.digest))
+                let exchange = CacheExchange(content: content, registry: request.registry)
+                for target in request.cacheTo {
+                    // min: the records whose layer is in the final image (and steps that changed nothing).
+                    let records = target.mode == .max ? all : all.filter { $0.value.layer.map { finalLayers.contains($0.digest) } ?? true }
+                    try run.ensureLayers(records.values.compactMap { $0.layer?.digest })
+                    try exchange.export(records, to: target.location)
+                }
             }
+            return written
         }
         events(.buildFinished(manifest: written.manifestDescriptor.digest, config: written.configDescriptor.digest,
                               seconds: (ContinuousClock.now - started).seconds))
