@@ -95,4 +95,28 @@ import SwiftBuildOCI
         #expect(try f.checksum.checksum(directory: rootfs, path: "/usr") != a)
         #expect(throws: CopyError.self) { _ = try f.checksum.checksum(directory: rootfs, path: "/nope") }
     }
+
+    /// The parallel collection that checksums use gives exactly the serial walk's entries, in its order, with
+    /// .dockerignore exceptions and `--exclude` patterns at several depths.
+    @Test(arguments: [1, 2, 4])
+    func parallelCollectionIsTheWalk(threads: Int) throws {
+        let scratch = try TemporaryDirectory()
+        let context = try scratch.sub("ctx")
+        var state: UInt64 = 42
+        for i in 0..<400 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            let depth = Int(truncatingIfNeeded: state >> 60) % 5
+            let path = (0..<depth).map { "d\(Int(truncatingIfNeeded: state >> (8 * $0)) & 7)" }.joined(separator: "/")
+            try put(context + "/tree/" + (path.isEmpty ? "" : path + "/") + "f\(i)" + (i % 7 == 0 ? ".log" : ".txt"), "\(i)")
+        }
+        try put(context + "/tree/d1/keep.log", "kept")
+        let build = try BuildContext(directory: context, excludePatterns: ["**/d3", "*/*.log", "!tree/d1/keep.log"])
+        let selection = try CopySelection(root: .context(build), excludes: ["tree/d2/d5"])
+        let match = try #require(try selection.matches("tree").first)
+        var serial: [String] = []
+        try selection.walk(match, enter: { serial.append($0.relative + " " + $0.host); return true }, leave: { _ in })
+        let parallel = try selection.collect(match, threads: threads).map { $0.relative + " " + $0.host }
+        #expect(serial.count > 300)
+        #expect(parallel == serial)
+    }
 }

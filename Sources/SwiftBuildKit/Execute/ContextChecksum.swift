@@ -51,10 +51,10 @@ public final class ContextChecksum: Sendable {
                 items.append(.node("", host: host, st: match.stat))
                 guard match.stat.st_mode & S_IFMT == S_IFDIR else { continue }
                 do {
-                    try selection.walk(match, enter: { entry in
+                    // Directories are read on every core; the entries come back in walk order.
+                    for entry in try selection.collect(match, threads: ProcessInfo.processInfo.activeProcessorCount) {
                         items.append(.node(entry.relative, host: entry.host, st: entry.stat))
-                        return true
-                    }, leave: { _ in })
+                    }
                 } catch let error as CopyError {
                     throw error
                 } catch {
@@ -62,10 +62,18 @@ public final class ContextChecksum: Sendable {
                 }
             }
         }
+        // The index's hashes, looked up once; the files it has none for are hashed below.
+        var trusted: [[UInt8]?] = []
+        trusted.reserveCapacity(items.count)
         var missing: [(host: String, st: stat)] = []
-        for case .node(_, let host, let st) in items where st.st_mode & S_IFMT == S_IFREG
-            && index.trustedHash(path: host, st: st) == nil {
-            missing.append((host, st))
+        for item in items {
+            guard case .node(_, let host, let st) = item, st.st_mode & S_IFMT == S_IFREG else {
+                trusted.append(nil)
+                continue
+            }
+            let hash = index.trustedHash(path: host, st: st)
+            trusted.append(hash)
+            if hash == nil { missing.append((host, st)) }
         }
         let hashes = Mutex<[String: Result<[UInt8], CopyError>]>([:])
         let work = missing
@@ -86,15 +94,15 @@ public final class ContextChecksum: Sendable {
             if case .success(let hash) = computed[host] { index.record(path: host, st: st, hash: hash) }
         }
         let hasher = RecordHasher()
-        for item in items {
+        for (position, item) in items.enumerated() {
             switch item {
             case .field(let text):
                 field(hasher, text)
             case .node(let relative, let host, let st):
                 var hash: [UInt8] = []
                 if st.st_mode & S_IFMT == S_IFREG {
-                    if let trusted = index.trustedHash(path: host, st: st) {
-                        hash = trusted
+                    if let known = trusted[position] {
+                        hash = known
                     } else if let result = computed[host] {
                         hash = try result.get()
                     } else {

@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -191,40 +193,135 @@ struct CopySelection {
         defer { close(fd) }
         names = try FileTree.names(fd, path: host)
         for nameBytes in names {
-            let name = String(decoding: nameBytes, as: UTF8.self)
-            let childHost = host + "/" + name
-            let childRel = relative.isEmpty ? name : relative + "/" + name
-            let childContext = contextPath.isEmpty ? name : contextPath + "/" + name
-            var st = stat()
-            guard fstatat(fd, FileTree.cString(nameBytes), &st, AT_SYMLINK_NOFOLLOW) == 0 else {
-                if errno == ENOENT { continue }
-                throw CopyError.system(operation: "lstat", path: childHost, errno: errno)
-            }
-            let isDir = st.st_mode & S_IFMT == S_IFDIR
-            var held = false
-            var nextContext = ContextFilter.ParentState.root
-            if case .context(let context) = root {
-                switch try context.filter.evaluate(path: Array(childContext.utf8), isDirectory: isDir, parent: contextState) {
-                case .skip: continue
-                case .keep(let s): nextContext = s
-                case .hold(let s): nextContext = s; held = true
-                }
-            }
-            var nextExclude = ContextFilter.ParentState.root
-            if let excludeFilter {
-                switch try excludeFilter.evaluate(path: Array(childRel.utf8), isDirectory: isDir, parent: excludeState) {
-                case .skip: continue
-                case .keep(let s): nextExclude = s
-                case .hold(let s): nextExclude = s; held = true
-                }
-            }
-            let entry = Entry(relative: childRel, host: childHost, stat: st, held: held)
-            guard try enter(entry), isDir else { continue }
+            guard let child = try child(fd, nameBytes, host: host, relative: relative, contextPath: contextPath,
+                                        contextState: contextState, excludeState: excludeState) else { continue }
+            let entry = child.entry
+            guard try enter(entry), entry.stat.st_mode & S_IFMT == S_IFDIR else { continue }
             let childFD = openat(fd, FileTree.cString(nameBytes), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-            guard childFD >= 0 else { throw CopyError.system(operation: "open", path: childHost, errno: errno) }
-            try walkDirectory(host: childHost, relative: childRel, contextPath: childContext, contextState: nextContext,
-                              excludeState: nextExclude, opened: childFD, enter: enter, leave: leave)
+            guard childFD >= 0 else { throw CopyError.system(operation: "open", path: entry.host, errno: errno) }
+            try walkDirectory(host: entry.host, relative: entry.relative, contextPath: child.contextPath,
+                              contextState: child.contextState, excludeState: child.excludeState, opened: childFD,
+                              enter: enter, leave: leave)
             try leave(entry)
         }
+    }
+
+    /// One name of a directory being walked: its entry (nil when it is gone or filtered out) and what its own
+    /// children are evaluated against.
+    private func child(_ fd: Int32, _ nameBytes: [UInt8], host: String, relative: String, contextPath: String,
+                       contextState: ContextFilter.ParentState, excludeState: ContextFilter.ParentState) throws
+        -> (entry: Entry, contextPath: String, contextState: ContextFilter.ParentState,
+            excludeState: ContextFilter.ParentState)? {
+        let name = String(decoding: nameBytes, as: UTF8.self)
+        let childHost = host + "/" + name
+        let childRel = relative.isEmpty ? name : relative + "/" + name
+        let childContext = contextPath.isEmpty ? name : contextPath + "/" + name
+        var st = stat()
+        guard fstatat(fd, FileTree.cString(nameBytes), &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+            if errno == ENOENT { return nil }
+            throw CopyError.system(operation: "lstat", path: childHost, errno: errno)
+        }
+        let isDir = st.st_mode & S_IFMT == S_IFDIR
+        var held = false
+        var nextContext = ContextFilter.ParentState.root
+        if case .context(let context) = root {
+            switch try context.filter.evaluate(path: Array(childContext.utf8), isDirectory: isDir, parent: contextState) {
+            case .skip: return nil
+            case .keep(let s): nextContext = s
+            case .hold(let s): nextContext = s; held = true
+            }
+        }
+        var nextExclude = ContextFilter.ParentState.root
+        if let excludeFilter {
+            switch try excludeFilter.evaluate(path: Array(childRel.utf8), isDirectory: isDir, parent: excludeState) {
+            case .skip: return nil
+            case .keep(let s): nextExclude = s
+            case .hold(let s): nextExclude = s; held = true
+            }
+        }
+        return (Entry(relative: childRel, host: childHost, stat: st, held: held), childContext, nextContext, nextExclude)
+    }
+
+    /// Every entry `walk` would enter below `match` (entering every directory), in the same order, with the
+    /// directories read by `threads` threads at once, one directory each: for checksums, which need the order
+    /// of the entries, not the order they were read in.
+    func collect(_ match: Match, threads: Int) throws -> [Entry] {
+        struct Job: Sendable {
+            var id: Int
+            var host: String
+            var relative: String
+            var contextPath: String
+            var contextState: ContextFilter.ParentState
+            var excludeState: ContextFilter.ParentState
+        }
+        /// A directory's entries and, for each subdirectory among them, the job that lists it.
+        struct Listing: Sendable {
+            var entries: [Entry] = []
+            var children: [Int?] = []
+        }
+        struct Queue {
+            var jobs: [Job] = []
+            var pending = 0
+            var nextID = 1
+            var failure: (any Error)?
+        }
+        let queue = Mutex(Queue())
+        let listings = Mutex<[Int: Listing]>([:])
+        queue.withLock {
+            $0.jobs.append(Job(id: 0, host: RootedPath.host(match.resolved, in: directory), relative: "",
+                               contextPath: match.resolved, contextState: match.contextState, excludeState: .root))
+            $0.pending = 1
+        }
+        DispatchQueue.concurrentPerform(iterations: max(1, threads)) { _ in
+            while true {
+                let next: Job?? = queue.withLock { state in
+                    if state.failure != nil || state.pending == 0 { return .some(nil) }  // done
+                    return state.jobs.popLast().map { .some($0) } ?? nil                  // a job, or wait
+                }
+                guard let job = next else { usleep(50); continue }
+                guard let job else { return }
+                var listing = Listing()
+                var children: [Job] = []
+                do {
+                    let fd = open(job.host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                    guard fd >= 0 else { throw CopyError.system(operation: "open", path: job.host, errno: errno) }
+                    defer { close(fd) }
+                    for nameBytes in try FileTree.names(fd, path: job.host) {
+                        guard let child = try child(fd, nameBytes, host: job.host, relative: job.relative,
+                                                    contextPath: job.contextPath, contextState: job.contextState,
+                                                    excludeState: job.excludeState) else { continue }
+                        listing.entries.append(child.entry)
+                        if child.entry.stat.st_mode & S_IFMT == S_IFDIR {
+                            let id = queue.withLock { state in defer { state.nextID += 1 }; return state.nextID }
+                            children.append(Job(id: id, host: child.entry.host, relative: child.entry.relative,
+                                                contextPath: child.contextPath, contextState: child.contextState,
+                                                excludeState: child.excludeState))
+                            listing.children.append(id)
+                        } else {
+                            listing.children.append(nil)
+                        }
+                    }
+                } catch {
+                    queue.withLock { if $0.failure == nil { $0.failure = error } }
+                }
+                listings.withLock { $0[job.id] = listing }
+                queue.withLock { state in
+                    state.jobs += children.reversed()
+                    state.pending += children.count - 1
+                }
+            }
+        }
+        if let failure = queue.withLock({ $0.failure }) { throw failure }
+        let all = listings.withLock { $0 }
+        var out: [Entry] = []
+        func flatten(_ id: Int) {
+            guard let listing = all[id] else { return }
+            for (entry, child) in zip(listing.entries, listing.children) {
+                out.append(entry)
+                if let child { flatten(child) }
+            }
+        }
+        flatten(0)
+        return out
     }
 }
