@@ -313,13 +313,15 @@ import SwiftBuildOCI
             FROM base
             COPY --from=assets note.txt /note.txt
             RUN cat /note.txt
+            RUN --mount=type=bind,from=assets,target=/assets cat /assets/note.txt > /mounted.txt
             """) {
             $0.buildContexts = ["base": .ociLayout(path: layout, tag: "bb", digest: nil), "assets": .directory(extra)]
         }
         #expect(h.output.contains("from the extra context"))
-        // Base layer, COPY, and the RUN's layer: empty, as BuildKit keeps it.
-        #expect(result.imageConfig.rootfs.diffIDs.count == 3)
+        // Base layer, COPY, the first RUN's layer (empty, as BuildKit keeps it), the second RUN's.
+        #expect(result.imageConfig.rootfs.diffIDs.count == 4)
         #expect(result.imageConfig.history?.last?.emptyLayer != true)
+        #expect(h.contents(try h.unpack(result) + "/mounted.txt") == "from the extra context\n")
         // A stage of the same name is replaced by the named context, as buildx does.
         try await h.build("FROM scratch AS base\nFROM base\nRUN echo replaced\n") {
             $0.buildContexts = ["base": .dockerImage(TestImages.busyboxName)]

@@ -48,8 +48,18 @@ extension BuildRun {
             let target = mount.target.map { state.editor.absolute($0) } ?? "/"
             switch mount.kind {
             case .bind:
-                if let from = mount.from {
-                    sourceViews.append((try sourceLayers(from, node: node, stages: stages), target,
+                if let from = mount.from, case .directory(let directory) = try input(from, node: node, stages: stages) {
+                    // A directory context, like the build context: writes go to a throwaway copy.
+                    let path = RootedPath.host(try RootedPath.resolve(mount.source ?? "/", in: directory), in: directory)
+                    if mount.readOnly {
+                        mounts.append(.bind(source: path, target: target, readOnly: true))
+                    } else {
+                        let copy = scratch.path + "/bind-\(i)"
+                        try FileManager.default.copyItem(atPath: path, toPath: copy)
+                        mounts.append(.bind(source: copy, target: target, readOnly: false))
+                    }
+                } else if let from = mount.from {
+                    sourceViews.append((try input(from, node: node, stages: stages).layers, target,
                                         mount.source ?? "/", mount.readOnly))
                 } else {
                     let path = try contextPath(mount.source ?? "/")

@@ -361,19 +361,51 @@ final class BuildRun: Sendable {
     func sourceIdentity(from: String?, paths: [String], excludes: [String], node: BuildGraph.Node,
                         stages: [Int: StageState]) throws -> String {
         let sourcePaths = paths.filter { !$0.hasPrefix("<<") }
-        if let from, case .directory(let path) = request.buildContexts[from.lowercased()] {
+        switch try input(from, node: node, stages: stages) {
+        case .context:
+            return try checksums.checksum(source: .context(context), sources: sourcePaths, excludes: excludes).description
+        case .directory(let path):
             return try checksums.checksum(source: .directory(path), sources: sourcePaths, excludes: excludes).description
-        }
-        if let from {
-            if let dep = node.dependencies.first(where: { graph.node($0)?.stage.stage.name == from.lowercased()
-                                                              || String($0) == from }),
-               let state = stages[dep] {
-                return "stage:\(state.key) " + sourcePaths.joined(separator: " ")
-            }
-            let image = try images.image(from)
+        case .stage(_, let state):
+            return "stage:\(state.key) " + sourcePaths.joined(separator: " ")
+        case .image(let image):
             return "image:\(image.manifestDescriptor.digest) " + sourcePaths.joined(separator: " ")
         }
-        return try checksums.checksum(source: .context(context), sources: sourcePaths, excludes: excludes).description
+    }
+
+    /// What a step reads besides its own file system (`COPY --from`, `RUN --mount=from=`, or the context), as one
+    /// typed value: the cache key and the content both come from it.
+    enum StepInput {
+        /// The build context.
+        case context
+        /// A directory given with `--build-context NAME=DIR`.
+        case directory(String)
+        /// A stage this one depends on (its index, and its result in this build).
+        case stage(Int, StageState)
+        /// An image, resolved once for the build.
+        case image(Image)
+
+        /// The layers to read it from (none for the context or a directory).
+        var layers: [LayerRef] {
+            switch self {
+            case .context, .directory: return []
+            case .stage(_, let state): return state.layers
+            case .image(let image): return zip(image.layers, image.diffIDs).map { LayerRef(descriptor: $0, diffID: $1) }
+            }
+        }
+    }
+
+    /// The input `from` names (nil: the context): a directory context, a stage this one depends on (by name or
+    /// index), else the image resolved for the build.
+    func input(_ from: String?, node: BuildGraph.Node, stages: [Int: StageState]) throws -> StepInput {
+        guard let from else { return .context }
+        if case .directory(let path) = request.buildContexts[from.lowercased()] { return .directory(path) }
+        if let dependency = node.dependencies.first(where: { graph.node($0)?.stage.stage.name == from.lowercased()
+                                                                 || String($0) == from }) {
+            guard let state = stages[dependency] else { throw BuildError("stage \(from) was not built before it was read") }
+            return .stage(dependency, state)
+        }
+        return .image(try images.image(from))
     }
 
     // MARK: - Execution
@@ -491,16 +523,6 @@ final class BuildRun: Sendable {
     }
 
     /// The layers of the stage or image `from` names.
-    func sourceLayers(_ from: String, node: BuildGraph.Node, stages: [Int: StageState]) throws -> [LayerRef] {
-        if let dep = node.dependencies.first(where: { graph.node($0)?.stage.stage.name == from.lowercased()
-                                                          || String($0) == from }),
-           let state = stages[dep] {
-            return state.layers
-        }
-        let image = try images.image(from)
-        return zip(image.layers, image.diffIDs).map { LayerRef(descriptor: $0, diffID: $1) }
-    }
-
     func copy(_ step: ResolvedStep, state: StageState, into merged: String, scratch: Scratch,
               node: BuildGraph.Node, stages: [Int: StageState]) async throws {
         let transfer: Instruction.Transfer
@@ -545,15 +567,15 @@ final class BuildRun: Sendable {
                                       excludes: transfer.excludes, link: transfer.link, isAdd: isAdd, checksum: checksum)
         let downloads = scratch.path + "/copy"
         try Scratch.makeDirectories([downloads])
-        if let from, case .directory(let path) = request.buildContexts[from.lowercased()] {
+        switch try input(from, node: node, stages: stages) {
+        case .context:
+            try await CopyExecutor(source: .context(context), rootfs: merged, scratch: downloads).run(copyRequest)
+        case .directory(let path):
             try await CopyExecutor(source: .directory(path), rootfs: merged, scratch: downloads).run(copyRequest)
-        } else if let from {
-            let layers = try sourceLayers(from, node: node, stages: stages)
-            try await withSourceView(layers: layers, scratch: scratch, name: "copy") { source in
+        case let layered:
+            try await withSourceView(layers: layered.layers, scratch: scratch, name: "copy") { source in
                 try await CopyExecutor(source: .directory(source), rootfs: merged, scratch: downloads).run(copyRequest)
             }
-        } else {
-            try await CopyExecutor(source: .context(context), rootfs: merged, scratch: downloads).run(copyRequest)
         }
     }
 }
