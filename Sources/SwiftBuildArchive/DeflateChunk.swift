@@ -79,8 +79,7 @@ public enum DeflateEngine {
                 chunk.isLast = index == 1
                 if index == 1, let dict = chunk.storage.baseAddress {
                     input.withUnsafeBytes { src in
-                        (dict + DeflateChunk.dictionaryCapacity - DeflateChunk.dictionaryCapacity)
-                            .copyMemory(from: src.baseAddress! + half - DeflateChunk.dictionaryCapacity,
+                        dict.copyMemory(from: src.baseAddress! + half - DeflateChunk.dictionaryCapacity,
                                         byteCount: DeflateChunk.dictionaryCapacity)
                     }
                     chunk.dictionaryLength = DeflateChunk.dictionaryCapacity
