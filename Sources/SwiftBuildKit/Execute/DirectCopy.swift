@@ -103,21 +103,21 @@ struct DirectCopy {
                 if !top.isEmpty, case .some(let entry) = directories[top] {
                     directories[top] = entry.withTime(match.stat.st_mtim)
                 }
-                var ok = true
+                // Directories read on every core, entries in walk order.
+                let entries: [CopySelection.Entry]
                 do {
-                    try selection.walk(match, enter: { entry in
-                    if selection.skips(entry.stat) { return false }
-                    let target = join(top, entry.relative)
-                    let isDirectory = entry.stat.st_mode & S_IFMT == S_IFDIR
-                    ok = ok && add(target, .copy(target, source: entry.host, metadata: metadata(entry.stat)), isDirectory: isDirectory)
-                    return isDirectory
-                    }, leave: { _ in })
+                    entries = try selection.collect(match, threads: ProcessInfo.processInfo.activeProcessorCount)
                 } catch let error as CopyError {
                     throw error
                 } catch {
                     throw .failed(operation: "walk", path: host, cause: error)
                 }
-                guard ok else { return nil }
+                for entry in entries where !selection.skips(entry.stat) {
+                    let target = join(top, entry.relative)
+                    let isDirectory = entry.stat.st_mode & S_IFMT == S_IFDIR
+                    guard add(target, .copy(target, source: entry.host, metadata: metadata(entry.stat)), isDirectory: isDirectory)
+                    else { return nil }
+                }
             } else {
                 let target = intoDirectory ? join(top, match.path.split(separator: "/").last.map(String.init) ?? "")
                                            : destination
