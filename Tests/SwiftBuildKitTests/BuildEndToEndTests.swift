@@ -331,6 +331,21 @@ import SwiftBuildOCI
 }
 
 @Suite(.serialized) struct BuildFeatureTests {
+    /// A bad `-t` name fails before anything runs, and the error keeps the reference parser's error as its cause.
+    @Test func invalidTagsFailBeforeTheBuild() async throws {
+        let h = try BuildHarness()
+        do {
+            try await h.build("FROM localhost/busybox\nRUN echo ran > /ran\n", tags: ["Not A Valid:Tag!"])
+            Issue.record("a build with an invalid tag should fail")
+        } catch let error as BuildError {
+            #expect(error.message.contains("invalid tag \"Not A Valid:Tag!\""))
+            #expect(error.cause != nil)
+            #expect(error.causeChain.count == 2)
+        }
+        #expect(!h.events.contains { if case .stepStarted = $0 { return true } else { return false } })
+        #expect(h.output.isEmpty)
+    }
+
     /// Found by building the same Dockerfiles with BuildKit: copies owned by a bare uid get gid = uid, an
     /// image FROM scratch has BuildKit's default PATH and "/" as its working directory, and a quoted heredoc
     /// source (`<<-"EOT"`) is a literal file whose tabs `<<-` removes; an unquoted one is expanded, quotes kept.

@@ -13,6 +13,14 @@ struct LayerRef: Sendable, Hashable {
     var diffID: Digest
 }
 
+extension LayerRef {
+    /// The layer the layer writer just stored.
+    init(_ result: LayerResult) {
+        self.init(descriptor: Descriptor(mediaType: MediaType(rawValue: result.mediaType), digest: result.digest,
+                                         size: result.size), diffID: result.diffID)
+    }
+}
+
 /// A stage's result so far: its layers, config, history, and the identity of its file system.
 struct StageState: Sendable {
     var layers: [LayerRef]
@@ -410,7 +418,8 @@ final class BuildRun: Sendable {
 
     // MARK: - Execution
 
-    /// Runs a file-system step on the current layers; returns its layer, or nil if it changed nothing.
+    /// Runs a file-system step on the current layers; returns its layer (empty when it changed nothing), nil for
+    /// an instruction that writes no files.
     func execute(_ step: ResolvedStep, state: StageState, node: BuildGraph.Node,
                  stages: [Int: StageState], stepID: Int) async throws -> LayerRef? {
         if let layer = try await directCopy(step, state: state, node: node) { return layer }
@@ -447,9 +456,7 @@ final class BuildRun: Sendable {
             let writer = try LayerWriter(compression: compression, level: level, sourceDateEpoch: epoch)
             return try writer.write(entries: entries, from: fs.changes, into: content)
         }
-        let layer = LayerRef(descriptor: Descriptor(mediaType: MediaType(rawValue: result.mediaType),
-                                                    digest: result.digest, size: result.size),
-                             diffID: result.diffID)
+        let layer = LayerRef(result)
         // The overlay's upper directory already holds the layer in overlay form: keep it as the layer's snapshot
         // rather than extracting the blob again (only when the tar has the same metadata as the files).
         if fs.mode == .overlay && request.sourceDateEpoch == nil {
@@ -494,8 +501,7 @@ final class BuildRun: Sendable {
         }
         guard let result else { return nil }
         streamedCopies.add(1, ordering: .relaxed)
-        return LayerRef(descriptor: Descriptor(mediaType: MediaType(rawValue: result.mediaType), digest: result.digest,
-                                               size: result.size), diffID: result.diffID)
+        return LayerRef(result)
     }
 
     /// The unpacked snapshots of `layers`, top first.
