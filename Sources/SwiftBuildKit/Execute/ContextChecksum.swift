@@ -39,22 +39,28 @@ public final class ContextChecksum: Sendable {
         defer { index.save() }
         let resetOwners: Bool
         if case .context = source { resetOwners = true } else { resetOwners = false }
-        // First the walk (names and stats), then the contents the index cannot vouch for, hashed on every core,
-        // then the records in walk order: the same checksum as one serial pass.
-        var items: [Item] = []
+        let hasher = RecordHasher()
+        var hashedHere: [Record.Hashed] = []
+        func add(_ record: Record) {
+            hasher.append(bytes: record.bytes)
+            if let hashed = record.hashedHere { hashedHere.append(hashed) }
+        }
         for (n, pattern) in sources.enumerated() {
-            items.append(.field("source \(n)"))
+            field(hasher, "source \(n)")
             for match in try selection.matches(pattern) {
-                items.append(.field("match"))
-                items.append(.field(match.path))
+                field(hasher, "match")
+                field(hasher, match.path)
                 let host = RootedPath.host(match.resolved, in: selection.directory)
-                items.append(.node("", host: host, st: match.stat))
+                add(try Record(relative: "", host: host, st: match.stat, resetOwners: resetOwners, index: index))
                 guard match.stat.st_mode & S_IFMT == S_IFDIR else { continue }
+                // Directories are read on every core, and each entry's record is made (its file hashed when
+                // the index cannot vouch for it) on the thread that read it; the records come back in walk
+                // order, so the checksum is the one a serial walk gives.
                 do {
-                    // Directories are read on every core; the entries come back in walk order.
-                    for entry in try selection.collect(match, threads: ProcessInfo.processInfo.activeProcessorCount) {
-                        items.append(.node(entry.relative, host: entry.host, st: entry.stat))
-                    }
+                    try selection.collect(match, threads: ProcessInfo.processInfo.activeProcessorCount) { entry in
+                        try Record(relative: entry.relative, host: entry.host, st: entry.stat,
+                                   resetOwners: resetOwners, index: index)
+                    } consume: { add($0) }
                 } catch let error as CopyError {
                     throw error
                 } catch {
@@ -62,63 +68,76 @@ public final class ContextChecksum: Sendable {
                 }
             }
         }
-        // The index's hashes, looked up once; the files it has none for are hashed below.
-        var trusted: [[UInt8]?] = []
-        trusted.reserveCapacity(items.count)
-        var missing: [(host: String, st: stat)] = []
-        for item in items {
-            guard case .node(_, let host, let st) = item, st.st_mode & S_IFMT == S_IFREG else {
-                trusted.append(nil)
-                continue
-            }
-            let hash = index.trustedHash(path: host, st: st)
-            trusted.append(hash)
-            if hash == nil { missing.append((host, st)) }
-        }
-        let hashes = Mutex<[String: Result<[UInt8], CopyError>]>([:])
-        let work = missing
-        let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        DispatchQueue.concurrentPerform(iterations: min(work.count, workers)) { worker in
-            let stride = workers
-            var i = worker
-            while i < work.count {
-                let result = Result { () throws(CopyError) -> [UInt8] in
-                    try StatIndex.contentHash(work[i].host, size: Int64(work[i].st.st_size))
-                }
-                hashes.withLock { $0[work[i].host] = result }
-                i += stride
-            }
-        }
-        let computed = hashes.withLock { $0 }
-        for (host, st) in missing {
-            if case .success(let hash) = computed[host] { index.record(path: host, st: st, hash: hash) }
-        }
-        let hasher = RecordHasher()
-        for (position, item) in items.enumerated() {
-            switch item {
-            case .field(let text):
-                field(hasher, text)
-            case .node(let relative, let host, let st):
-                var hash: [UInt8] = []
-                if st.st_mode & S_IFMT == S_IFREG {
-                    if let known = trusted[position] {
-                        hash = known
-                    } else if let result = computed[host] {
-                        hash = try result.get()
-                    } else {
-                        hash = try index.contentHash(path: host, st: st)
-                    }
-                }
-                try record(hasher, relative, host: host, st: st, resetOwners: resetOwners, contentHash: hash)
-            }
-        }
-        return (hasher.finalize(), index.hashed)
+        for hashed in hashedHere { index.record(path: hashed.host, st: hashed.stat, hash: hashed.hash) }
+        return (hasher.finalize(), hashedHere.count)
     }
 
-    /// One step of the checksum's record stream.
-    private enum Item {
-        case field(String)
-        case node(String, host: String, st: stat)
+    /// One node's bytes of the checksum stream: its relative path (length-prefixed), type, permission bits,
+    /// owners, then the content hash of a file, the target of a link or the device numbers.
+    struct Record: Sendable {
+        var bytes: [UInt8]
+        /// A file hashed here (the index could not vouch for it): to be recorded in the index.
+        var hashedHere: Hashed?
+
+        final class Hashed: Sendable {
+            let host: String
+            let stat: stat
+            let hash: [UInt8]
+            init(host: String, stat: stat, hash: [UInt8]) { (self.host, self.stat, self.hash) = (host, stat, hash) }
+        }
+
+        init(relative: String, host: String, st: stat, resetOwners: Bool, index: StatIndex) throws(CopyError) {
+            hashedHere = nil
+            bytes = []
+            bytes.reserveCapacity(relative.utf8.count + 56)
+            let type = st.st_mode & S_IFMT
+            var relative = relative
+            relative.withUTF8 { Self.field(&bytes, UnsafeRawBufferPointer($0)) }
+            let kind: Character
+            switch type {
+            case S_IFREG: kind = "f"
+            case S_IFDIR: kind = "d"
+            case S_IFLNK: kind = "l"
+            case S_IFCHR: kind = "c"
+            case S_IFBLK: kind = "b"
+            case S_IFIFO: kind = "p"
+            default: kind = "s"
+            }
+            bytes.append(kind.asciiValue ?? 0)
+            Self.append(&bytes, UInt32(st.st_mode) & 0o7777)
+            Self.append(&bytes, resetOwners ? 0 : st.st_uid)
+            Self.append(&bytes, resetOwners ? 0 : st.st_gid)
+            switch type {
+            case S_IFREG:
+                if let known = index.trustedHash(path: host, st: st) {
+                    bytes += known
+                } else {
+                    let hash = try StatIndex.contentHash(host, size: Int64(st.st_size))
+                    hashedHere = Hashed(host: host, stat: st, hash: hash)
+                    bytes += hash
+                }
+            case S_IFLNK:
+                var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
+                let n = buffer.withUnsafeMutableBytes { readlink(host, $0.baseAddress!.assumingMemoryBound(to: CChar.self), $0.count - 1) }
+                guard n >= 0 else { throw .system(operation: "readlink", path: host, errno: errno) }
+                buffer.withUnsafeBytes { Self.field(&bytes, UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            case S_IFCHR, S_IFBLK:
+                var text = "\(st.st_rdev)"
+                text.withUTF8 { Self.field(&bytes, UnsafeRawBufferPointer($0)) }
+            default:
+                break
+            }
+        }
+
+        static func append(_ bytes: inout [UInt8], _ value: UInt32) {
+            withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+
+        /// A length-prefixed field, so no two different sequences of fields hash the same.
+        static func field(_ bytes: inout [UInt8], _ text: UnsafeRawBufferPointer) {
+            append(&bytes, UInt32(text.count))
+            bytes.append(contentsOf: text)
+        }
     }
 
     /// The checksum of the directory (or file) `path` inside `directory` (a stage's rootfs): for
@@ -127,47 +146,11 @@ public final class ContextChecksum: Sendable {
         try checksum(source: .directory(directory), sources: [path])
     }
 
-    private func record(_ hasher: RecordHasher, _ relative: String, host: String, st: stat, resetOwners: Bool,
-                        contentHash: [UInt8]) throws(CopyError) {
-        let type = st.st_mode & S_IFMT
-        field(hasher, relative)
-        let kind: String
-        switch type {
-        case S_IFREG: kind = "f"
-        case S_IFDIR: kind = "d"
-        case S_IFLNK: kind = "l"
-        case S_IFCHR: kind = "c"
-        case S_IFBLK: kind = "b"
-        case S_IFIFO: kind = "p"
-        default: kind = "s"
-        }
-        let uid = resetOwners ? 0 : st.st_uid, gid = resetOwners ? 0 : st.st_gid
-        hasher.append(kind.utf8.first ?? 0)
-        hasher.append(UInt32(st.st_mode) & 0o7777)
-        hasher.append(uid)
-        hasher.append(gid)
-        switch type {
-        case S_IFREG:
-            hasher.append(bytes: contentHash)
-        case S_IFLNK:
-            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-            let n = readlink(host, &buffer, buffer.count - 1)
-            guard n >= 0 else { throw .system(operation: "readlink", path: host, errno: errno) }
-            field(hasher, String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
-        case S_IFCHR, S_IFBLK:
-            field(hasher, "\(st.st_rdev)")
-        default:
-            break
-        }
-    }
-
-    /// A length-prefixed field, so no two different sequences of fields hash the same.
     private func field(_ hasher: RecordHasher, _ text: String) {
         var text = text
-        text.withUTF8 { bytes in
-            hasher.append(UInt32(bytes.count))
-            hasher.append(bytes: bytes)
-        }
+        var bytes: [UInt8] = []
+        text.withUTF8 { Record.field(&bytes, UnsafeRawBufferPointer($0)) }
+        hasher.append(bytes: bytes)
     }
 }
 

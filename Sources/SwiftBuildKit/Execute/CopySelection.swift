@@ -246,42 +246,38 @@ struct CopySelection {
     /// directories read by `threads` threads at once, one directory each: for checksums, which need the order
     /// of the entries, not the order they were read in.
     func collect(_ match: Match, threads: Int) throws -> [Entry] {
-        struct Job: Sendable {
-            var id: Int
-            var host: String
-            var relative: String
-            var contextPath: String
-            var contextState: ContextFilter.ParentState
-            var excludeState: ContextFilter.ParentState
-        }
-        /// A directory's entries and, for each subdirectory among them, the job that lists it.
-        struct Listing: Sendable {
-            var entries: [Entry] = []
-            var children: [Int?] = []
-        }
-        struct Queue {
-            var jobs: [Job] = []
-            var pending = 0
-            var nextID = 1
-            var failure: (any Error)?
-        }
-        let queue = Mutex(Queue())
-        let listings = Mutex<[Int: Listing]>([:])
+        try collect(match, threads: threads) { $0 }
+    }
+
+    /// `collect`, with each entry turned into a `T` by `transform` on the thread that read it (so the work per
+    /// entry is spread over the threads too); the results come back in walk order.
+    func collect<T: Sendable>(_ match: Match, threads: Int, transform: @Sendable (Entry) throws -> T) throws -> [T] {
+        var out: [T] = []
+        try collect(match, threads: threads, transform: transform) { out.append($0) }
+        return out
+    }
+
+    /// `collect`, handing each result to `consume` in walk order on the calling thread once every directory
+    /// has been read (no array of all the results is built).
+    func collect<T: Sendable>(_ match: Match, threads: Int, transform: @Sendable (Entry) throws -> T,
+                              consume: (T) throws -> Void) throws {
+        let queue = Mutex(CollectQueue())
+        let listings = Mutex<[Int: CollectListing<T>]>([:])
         queue.withLock {
-            $0.jobs.append(Job(id: 0, host: RootedPath.host(match.resolved, in: directory), relative: "",
+            $0.jobs.append(CollectJob(id: 0, host: RootedPath.host(match.resolved, in: directory), relative: "",
                                contextPath: match.resolved, contextState: match.contextState, excludeState: .root))
             $0.pending = 1
         }
         DispatchQueue.concurrentPerform(iterations: max(1, threads)) { _ in
             while true {
-                let next: Job?? = queue.withLock { state in
+                let next: CollectJob?? = queue.withLock { state in
                     if state.failure != nil || state.pending == 0 { return .some(nil) }  // done
                     return state.jobs.popLast().map { .some($0) } ?? nil                  // a job, or wait
                 }
                 guard let job = next else { usleep(50); continue }
                 guard let job else { return }
-                var listing = Listing()
-                var children: [Job] = []
+                var listing = CollectListing<T>()
+                var children: [CollectJob] = []
                 do {
                     let fd = open(job.host, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
                     guard fd >= 0 else { throw CopyError.system(operation: "open", path: job.host, errno: errno) }
@@ -290,10 +286,10 @@ struct CopySelection {
                         guard let child = try child(fd, nameBytes, host: job.host, relative: job.relative,
                                                     contextPath: job.contextPath, contextState: job.contextState,
                                                     excludeState: job.excludeState) else { continue }
-                        listing.entries.append(child.entry)
+                        listing.items.append(try transform(child.entry))
                         if child.entry.stat.st_mode & S_IFMT == S_IFDIR {
                             let id = queue.withLock { state in defer { state.nextID += 1 }; return state.nextID }
-                            children.append(Job(id: id, host: child.entry.host, relative: child.entry.relative,
+                            children.append(CollectJob(id: id, host: child.entry.host, relative: child.entry.relative,
                                                 contextPath: child.contextPath, contextState: child.contextState,
                                                 excludeState: child.excludeState))
                             listing.children.append(id)
@@ -313,15 +309,36 @@ struct CopySelection {
         }
         if let failure = queue.withLock({ $0.failure }) { throw failure }
         let all = listings.withLock { $0 }
-        var out: [Entry] = []
-        func flatten(_ id: Int) {
+        func flatten(_ id: Int) throws {
             guard let listing = all[id] else { return }
-            for (entry, child) in zip(listing.entries, listing.children) {
-                out.append(entry)
-                if let child { flatten(child) }
+            for (item, child) in zip(listing.items, listing.children) {
+                try consume(item)
+                if let child { try flatten(child) }
             }
         }
-        flatten(0)
-        return out
+        try flatten(0)
     }
+}
+
+/// A directory `CopySelection.collect` has still to read.
+private struct CollectJob: Sendable {
+    var id: Int
+    var host: String
+    var relative: String
+    var contextPath: String
+    var contextState: ContextFilter.ParentState
+    var excludeState: ContextFilter.ParentState
+}
+
+/// A directory's results and, for each subdirectory among its entries, the job that lists it.
+private struct CollectListing<T: Sendable>: Sendable {
+    var items: [T] = []
+    var children: [Int?] = []
+}
+
+private struct CollectQueue {
+    var jobs: [CollectJob] = []
+    var pending = 0
+    var nextID = 1
+    var failure: (any Error)?
 }

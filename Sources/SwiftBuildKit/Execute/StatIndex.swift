@@ -14,74 +14,133 @@ import SwiftBuildOCI
 /// is never missed. Content changed with size and mtime restored (`touch -d`) still changes the ctime.
 /// Binary format, little-endian: "SBSI1\n", then per entry u32 path length, path bytes, u64 inode,
 /// i64 size, i64 mtime ns, i64 ctime ns, 32 hash bytes. Written to a temp file, fsynced and renamed.
-final class StatIndex {
+///
+/// The loaded file stays one block of bytes with an open-addressing table of record offsets over it, so
+/// loading and dropping an index of 20,000 files allocates two buffers, not 20,000 strings. Lookups
+/// (`trustedHash`) only read, so any number of threads may make them at once; `record` and `save` belong to
+/// the owner and must not run during lookups.
+final class StatIndex: @unchecked Sendable {
     struct Entry: Equatable {
         var inode: UInt64
         var size: Int64
         var mtime: Int64
         var ctime: Int64
         var hash: [UInt8]
+
+        init(inode: UInt64, size: Int64, mtime: Int64, ctime: Int64, hash: [UInt8]) {
+            (self.inode, self.size, self.mtime, self.ctime, self.hash) = (inode, size, mtime, ctime, hash)
+        }
+
+        init(_ st: stat, hash: [UInt8]) {
+            self.init(inode: UInt64(st.st_ino), size: Int64(st.st_size), mtime: StatIndex.nanoseconds(st.st_mtim),
+                      ctime: StatIndex.nanoseconds(st.st_ctim), hash: hash)
+        }
     }
 
     let file: String
-    /// Keyed by path as a String: its hashing is far cheaper than an array of bytes'. (Inode, size and times
-    /// must match too, so two paths that decode alike cannot share an entry by accident.)
-    private var entries: [String: Entry] = [:]
+    /// The loaded index file (empty when there was none or it was damaged).
+    private let loaded: [UInt8]
+    /// Offsets of the records in `loaded`, by path hash (linear probing; -1 is empty; a power of two long).
+    private let slots: [Int32]
     /// The index file's mtime (ns) when it was loaded; entries not older than this are re-hashed.
-    private var writtenAt: Int64 = 0
+    private let writtenAt: Int64
+    /// What this run hashed, by path: written with the loaded records it does not replace.
+    private var recorded: [String: Entry] = [:]
+    /// Whether a recorded entry differs from the loaded one, or must be rewritten to stop being racy.
     private(set) var changed = false
     private(set) var hashed = 0
 
     private static let magic = Array("SBSI1\n".utf8)
+    /// Bytes of a record after its path: inode, size, mtime, ctime, hash.
+    private static let tail = 8 * 4 + 32
 
     init(directory: String, forSource source: String) {
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let key = realpath(source, &resolved) != nil
             ? String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : source
         file = directory + "/" + SHA256Hasher.digest(Array(key.utf8)).encoded
-        load()
+        (loaded, slots, writtenAt) = Self.load(file)
     }
 
-    private func load() {
+    static func nanoseconds(_ t: timespec) -> Int64 { Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec) }
+
+    /// FNV-1a over the path bytes: the table lives only in this process, so any fixed mixing will do.
+    private static func pathHash(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return h ^ (h >> 29)
+    }
+
+    private static func load(_ file: String) -> (bytes: [UInt8], slots: [Int32], writtenAt: Int64) {
+        let none: ([UInt8], [Int32], Int64) = ([], [], 0)
         let fd = open(file, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else { return none }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_size > 0 else { return }
-        writtenAt = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
+        guard fstat(fd, &st) == 0, st.st_size > 0, st.st_size < Int(Int32.max) else { return none }
         var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
         var got = 0
         while got < bytes.count {
             let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress.map { $0 + got }, $0.count - got) }
-            if n <= 0 { return }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { return none }
             got += n
         }
-        guard bytes.starts(with: Self.magic) else { return }
-        var i = Self.magic.count
-        func int64() -> Int64? {
-            guard i + 8 <= bytes.count else { return nil }
-            var v: UInt64 = 0
-            for k in 0..<8 { v |= UInt64(bytes[i + k]) << (8 * UInt64(k)) }
-            i += 8
-            return Int64(bitPattern: v)
-        }
-        var loaded: [String: Entry] = [:]
-        // About 80 bytes an entry: sizing the table once spares the rehashing of a 20k-entry index.
-        loaded.reserveCapacity(bytes.count / 80)
+        guard bytes.starts(with: magic) else { return none }
+        // Record offsets first (a damaged file is dropped whole), then the table at most half full.
+        var offsets: [Int32] = []
+        offsets.reserveCapacity(bytes.count / 80)
+        var i = magic.count
         while i < bytes.count {
-            guard i + 4 <= bytes.count else { return }
+            guard i + 4 <= bytes.count else { return none }
             let length = Int(bytes[i]) | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2]) << 16 | Int(bytes[i + 3]) << 24
-            i += 4
-            guard i + length <= bytes.count else { return }
-            let path = String(decoding: bytes[i..<(i + length)], as: UTF8.self)
-            i += length
-            guard let inode = int64(), let size = int64(), let mtime = int64(), let ctime = int64(),
-                  i + 32 <= bytes.count else { return }
-            let hash = Array(bytes[i..<(i + 32)])
-            i += 32
-            loaded[path] = Entry(inode: UInt64(bitPattern: inode), size: size, mtime: mtime, ctime: ctime, hash: hash)
+            guard length <= bytes.count - i - 4 - tail else { return none }
+            offsets.append(Int32(i))
+            i += 4 + length + tail
         }
-        entries = loaded
+        var capacity = 16
+        while capacity < 2 * offsets.count { capacity <<= 1 }
+        var slots = [Int32](repeating: -1, count: capacity)
+        bytes.withUnsafeBytes { raw in
+            for offset in offsets {
+                let (path, _) = record(raw, at: Int(offset))
+                var slot = Int(truncatingIfNeeded: pathHash(path)) & (capacity - 1)
+                while slots[slot] >= 0 { slot = (slot + 1) & (capacity - 1) }
+                slots[slot] = offset  // a path written twice keeps both; lookups find the first
+            }
+        }
+        return (bytes, slots, nanoseconds(st.st_mtim))
+    }
+
+    /// The path bytes and the fields of the record at `offset`.
+    private static func record(_ raw: UnsafeRawBufferPointer, at offset: Int) -> (path: UnsafeRawBufferPointer, fields: Int) {
+        let length = Int(raw.loadUnaligned(fromByteOffset: offset, as: UInt32.self).littleEndian)
+        return (UnsafeRawBufferPointer(rebasing: raw[(offset + 4)..<(offset + 4 + length)]), offset + 4 + length)
+    }
+
+    /// The loaded entry for `path`, if any.
+    private func loadedEntry(_ path: String) -> Entry? {
+        guard !slots.isEmpty else { return nil }
+        var key = path
+        return key.withUTF8 { keyBytes in
+            loaded.withUnsafeBytes { raw -> Entry? in
+                let mask = slots.count - 1
+                var slot = Int(truncatingIfNeeded: Self.pathHash(UnsafeRawBufferPointer(keyBytes))) & mask
+                while slots[slot] >= 0 {
+                    let (candidate, fields) = Self.record(raw, at: Int(slots[slot]))
+                    if candidate.count == keyBytes.count,
+                       candidate.elementsEqual(UnsafeRawBufferPointer(keyBytes)) {
+                        func int64(_ k: Int) -> Int64 {
+                            Int64(littleEndian: raw.loadUnaligned(fromByteOffset: fields + 8 * k, as: Int64.self))
+                        }
+                        return Entry(inode: UInt64(bitPattern: int64(0)), size: int64(1), mtime: int64(2),
+                                     ctime: int64(3), hash: Array(raw[(fields + 32)..<(fields + 64)]))
+                    }
+                    slot = (slot + 1) & mask
+                }
+                return nil
+            }
+        }
     }
 
     /// The SHA-256 of the regular file at `path` (described by `st`), from the index when it can be trusted.
@@ -92,28 +151,26 @@ final class StatIndex {
         return hash
     }
 
-    /// The index's hash of the file, when the file has not changed since it was recorded.
+    /// The index's hash of the file, when the file has not changed since it was recorded. Safe to call from
+    /// several threads at once (it reads only what `init` loaded).
     func trustedHash(path: String, st: stat) -> [UInt8]? {
-        let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-        let ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
-        guard let e = entries[path], (e.inode, e.size, e.mtime, e.ctime) == (UInt64(st.st_ino), Int64(st.st_size), mtime, ctime),
-              mtime < writtenAt, ctime < writtenAt else { return nil }
+        let current = Entry(st, hash: [])
+        guard current.mtime < writtenAt, current.ctime < writtenAt, let e = loadedEntry(path),
+              (e.inode, e.size, e.mtime, e.ctime) == (current.inode, current.size, current.mtime, current.ctime)
+        else { return nil }
         return e.hash
     }
 
-    /// Records a hash computed from the file (`contentHash(_:size:)`).
+    /// Records a hash computed from the file (`contentHash(_:size:)`). Not while others look up.
     func record(path key: String, st: stat, hash: [UInt8]) {
-        let mtime = Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec)
-        let ctime = Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec)
-        let current = (UInt64(st.st_ino), Int64(st.st_size), mtime, ctime)
+        let entry = Entry(st, hash: hash)
         hashed += 1
-        let entry = Entry(inode: current.0, size: current.1, mtime: mtime, ctime: ctime, hash: hash)
-        if entries[key] != entry {
-            entries[key] = entry
+        if loadedEntry(key) != entry || recorded[key].map({ $0 != entry }) == true {
             changed = true
-        } else if mtime >= writtenAt || ctime >= writtenAt {
+        } else if entry.mtime >= writtenAt || entry.ctime >= writtenAt {
             changed = true  // rewrite so the entry stops being racy
         }
+        recorded[key] = entry
     }
 
     /// Files at least this big are hashed in fixed pieces on all cores (see `contentHash`).
@@ -186,25 +243,40 @@ final class StatIndex {
         return out
     }
 
-    /// Writes the index if anything changed (temp file, fsync, rename). Failures are not fatal: the index is a cache.
+    /// Writes the index if anything changed (temp file, fsync, rename): what this run recorded, then the loaded
+    /// records it did not replace. Failures are not fatal: the index is a cache.
     func save() {
         guard changed else { return }
         var bytes = Self.magic
-        func put64(_ v: Int64) {
-            let u = UInt64(bitPattern: v)
-            for k in 0..<8 { bytes.append(UInt8(truncatingIfNeeded: u >> (8 * UInt64(k)))) }
-        }
-        for (name, e) in entries {
-            let path = Array(name.utf8)
+        bytes.reserveCapacity(loaded.count + recorded.count * 100)
+        func put(_ path: UnsafeRawBufferPointer) {
             let n = UInt32(path.count)
-            bytes += [UInt8(truncatingIfNeeded: n), UInt8(truncatingIfNeeded: n >> 8),
-                      UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 24)]
-            bytes += path
+            withUnsafeBytes(of: n.littleEndian) { bytes.append(contentsOf: $0) }
+            bytes.append(contentsOf: path)
+        }
+        func put64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+        for (name, e) in recorded {
+            var name = name
+            name.withUTF8 { put(UnsafeRawBufferPointer($0)) }
             put64(Int64(bitPattern: e.inode))
             put64(e.size)
             put64(e.mtime)
             put64(e.ctime)
             bytes += e.hash
+        }
+        var replaced = Set<UInt64>()
+        for name in recorded.keys {
+            var name = name
+            replaced.insert(name.withUTF8 { Self.pathHash(UnsafeRawBufferPointer($0)) })
+        }
+        loaded.withUnsafeBytes { raw in
+            for offset in slots where offset >= 0 {
+                let (path, fields) = Self.record(raw, at: Int(offset))
+                if replaced.contains(Self.pathHash(path)), recorded[String(decoding: path, as: UTF8.self)] != nil {
+                    continue
+                }
+                bytes.append(contentsOf: raw[Int(offset)..<(fields + Self.tail)])
+            }
         }
         let temp = file + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
