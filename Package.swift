@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "CHTTP", linkerSettings: [.linkedLibrary("dl")]),
 
         .target(name: "SwiftBuildDockerfile"),
-        .target(name: "SwiftBuildOCI", dependencies: ["CCrypto", "CHTTP"]),
+        .target(name: "SwiftBuildOCI", dependencies: ["CCrypto", "CHTTP", "CSys"]),
         .target(name: "SwiftBuildArchive",
                 dependencies: ["SwiftBuildOCI", "CZlib", "CArchive", "CZstd", "CIsal", "CIsalPin", "CSys"]),
         .target(name: "SwiftBuildKit",

@@ -1,3 +1,5 @@
+import SwiftBuildOCI
+
 /// The compressing end of the pipeline. It lends the tar producer one chunk buffer at a time:
 /// the producer fills it, hands it back with `submit`, and gets the next one.
 /// Chunk boundaries depend only on the tar byte offsets, never on threads, so the output is deterministic.
@@ -8,6 +10,13 @@ protocol ChunkEncoder: AnyObject {
     func submit(_ count: Int) throws -> UnsafeMutableRawBufferPointer
     /// Takes the last `count` bytes of the stream and writes everything that is left to the output.
     func finish(_ count: Int) throws
+    /// When the encoder hashes the stream it is given (off the producer's thread), the hasher that holds the
+    /// diff ID after `finish`; nil when the producer must hash it.
+    var inputHasher: SHA256Hasher? { get }
+}
+
+extension ChunkEncoder {
+    var inputHasher: SHA256Hasher? { nil }
 }
 
 /// Stores the tar stream as is.

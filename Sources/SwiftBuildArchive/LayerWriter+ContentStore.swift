@@ -12,8 +12,9 @@ extension LayerWriter {
     }
 
     /// `write(entries:from:to:)` into the content store (a diff).
-    public func write(entries: [LayerEntry], from root: String, into store: ContentStore) throws -> LayerResult {
-        try ingest(into: store) { sink in try write(entries: entries, from: root, to: sink) }
+    public func write(entries: [LayerEntry], from root: String, into store: ContentStore,
+                      observer: (any LayerContentObserver)? = nil) throws -> LayerResult {
+        try ingest(into: store) { sink in try write(entries: entries, from: root, to: sink, observer: observer) }
     }
 
     func ingest(into store: ContentStore, _ body: (IngestWriter) throws -> LayerResult) throws -> LayerResult {

@@ -64,7 +64,9 @@ public struct LayerWriter: Sendable {
     }
 
     /// Archives exactly the listed entries (a diff), sorted into path order; files are read under `root`.
-    public func write(entries: [LayerEntry], from root: String, to sink: some LayerSink) throws -> LayerResult {
+    /// `observer` sees the content of every file a `.copy` entry reads.
+    public func write(entries: [LayerEntry], from root: String, to sink: some LayerSink,
+                      observer: (any LayerContentObserver)? = nil) throws -> LayerResult {
         var rootBytes = Array(root.utf8)
         while rootBytes.count > 1 && rootBytes.last == 0x2f { rootBytes.removeLast() }
         if rootBytes == [0x2f] { rootBytes = [] }
@@ -109,6 +111,10 @@ public struct LayerWriter: Sendable {
                         guard fstatat(AT_FDCWD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
                             throw LayerWriterError.system(operation: "stat", path: source, errno: errno)
                         }
+                        if let observer, st.st_mode & Glibc.S_IFMT == Glibc.S_IFREG {
+                            emitter.tap = observer.willRead(source: source, stat: st)
+                        }
+                        defer { emitter.tap = nil }
                         st.st_uid = m.uid
                         st.st_gid = m.gid
                         st.st_mode = (st.st_mode & Glibc.S_IFMT) | (m.permissions & 0o7777)

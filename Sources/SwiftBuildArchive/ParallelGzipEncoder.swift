@@ -1,17 +1,29 @@
 import CZlib
 import Dispatch
+import SwiftBuildOCI
 
 /// Compresses the tar stream into ONE gzip member (RFC 1952) on several threads, like pigz:
 /// chunks are deflated independently (each primed with the previous chunk's last 32 KiB), end on a byte
 /// boundary, and are concatenated in order; their CRC-32s are joined with `crc32_combine`.
 /// The bytes depend on the chunk size and level only, never on the number of threads.
 ///
-/// Two batches of chunks alternate: while the workers compress one, the producer fills the other.
+/// A ring of batches (one chunk per compressor each) flows through three stages: the producer fills a batch,
+/// the compressors deflate it while one more task hashes its input (the diff ID), then one serial lane writes
+/// its output (which hashes the blob) and frees it. The lane takes batches strictly in order; the producer only waits when every
+/// batch is still in flight. So the producer does nothing but read files and write tar headers, and on data
+/// that compresses fast (incompressible chunks are stored) the two hashes no longer run on its thread.
 final class ParallelGzipEncoder: ChunkEncoder {
     /// A batch of chunks that is compressed at once. Each worker touches only its own chunks.
     private final class Batch: @unchecked Sendable {
         let chunks: UnsafeMutableBufferPointer<DeflateChunk>
         var count = 0
+        /// Its place in the stream (the lane's order).
+        var sequence = 0
+        let compressed = DispatchGroup()
+        /// Signalled by the lane when the batch may be filled again.
+        let released = DispatchSemaphore(value: 0)
+        /// Whether it is between `dispatch` and the producer's wait for `released`.
+        var inFlight = false
 
         init(capacity: Int, chunkSize: Int) {
             chunks = .allocate(capacity: capacity)
@@ -28,39 +40,107 @@ final class ParallelGzipEncoder: ChunkEncoder {
     private final class Workers: @unchecked Sendable {
         let compressors: [any DeflateChunkCompressor]
         let probes: [IncompressibilityProbe?]
-        init(compressors: [any DeflateChunkCompressor], probes: [IncompressibilityProbe?]) {
+        let storeOnly: Bool
+        init(compressors: [any DeflateChunkCompressor], probes: [IncompressibilityProbe?], storeOnly: Bool) {
             self.compressors = compressors
             self.probes = probes
+            self.storeOnly = storeOnly
         }
 
-        /// Worker `w` compresses chunks w, w + n, w + 2n, …
-        func compress(_ batch: Batch) {
+        /// Worker `w` compresses chunks w, w + n, w + 2n, …; one more task hashes the batch's input into
+        /// `inputHasher` (batches come here one at a time, in order).
+        func compress(_ batch: Batch, inputHasher: SHA256Hasher) {
             let n = compressors.count
-            if n == 1 {
-                for i in 0..<batch.count { compressors[0].compress(&batch.chunks[i], probe: probes[0]) }
-                return
-            }
-            DispatchQueue.concurrentPerform(iterations: n) { w in
+            nonisolated(unsafe) let inputHasher = inputHasher  // only the one task below touches it
+            DispatchQueue.concurrentPerform(iterations: n + 1) { w in
+                if w == n {
+                    for i in 0..<batch.count { inputHasher.update(batch.chunks[i].input) }
+                    return
+                }
                 var i = w
                 while i < batch.count {
-                    compressors[w].compress(&batch.chunks[i], probe: probes[w])
+                    if storeOnly {
+                        batch.chunks[i].crc = Self.crcOf(batch.chunks[i])
+                        batch.chunks[i].storeUncompressed()
+                    } else {
+                        compressors[w].compress(&batch.chunks[i], probe: probes[w])
+                    }
                     i += n
                 }
             }
         }
+
+        private static func crcOf(_ chunk: DeflateChunk) -> UInt32 {
+            guard let p = chunk.input.baseAddress else { return 0 }
+            return UInt32(truncatingIfNeeded: crc32(0, p.assumingMemoryBound(to: Bytef.self), UInt32(chunk.length)))
+        }
     }
 
-    private let output: BlobOutput
+    /// The serial end: runs only on `queue`, batches in stream order. The producer reads its state only after
+    /// draining the queue.
+    private final class Lane: @unchecked Sendable {
+        let queue = DispatchQueue(label: "swiftbuild.gzip.lane")
+        let output: BlobOutput
+        let inputHasher = SHA256Hasher()
+        var crc: UInt = 0
+        var inputSize: UInt64 = 0
+        var headerWritten = false
+        var error: (any Error)?
+        private var next = 0
+        private var waiting: [Int: Batch] = [:]
+
+        init(output: BlobOutput) { self.output = output }
+
+        /// A batch whose compression ended: it and every waiting successor are finished, in order.
+        func compressed(_ batch: Batch) {
+            waiting[batch.sequence] = batch
+            while let ready = waiting.removeValue(forKey: next) {
+                finish(ready)
+                next += 1
+                ready.released.signal()
+            }
+        }
+
+        private func finish(_ batch: Batch) {
+            guard error == nil else { return }
+            do {
+                try writeHeaderIfNeeded()
+                for i in 0..<batch.count {
+                    let chunk = batch.chunks[i]
+                    try output.write(UnsafeRawBufferPointer(rebasing: chunk.output[0..<chunk.outputLength]))
+                    crc = crc32_combine(crc, UInt(chunk.crc), off_t(chunk.length))
+                    inputSize &+= UInt64(chunk.length)
+                }
+            } catch {
+                self.error = error
+            }
+        }
+
+        /// A fixed 10-byte header: no name, mtime 0, no extra flags, OS 255 ("unknown"),
+        /// so the blob does not depend on when or where it was built (RFC 1952 §2.3).
+        func writeHeaderIfNeeded() throws {
+            guard !headerWritten else { return }
+            headerWritten = true
+            var header: (UInt64, UInt16) = (0, 0)
+            withUnsafeMutableBytes(of: &header) { h in
+                h[0] = 0x1f; h[1] = 0x8b; h[2] = 8; h[3] = 0
+                h[4] = 0; h[5] = 0; h[6] = 0; h[7] = 0
+                h[8] = 0; h[9] = 0xff
+            }
+            try withUnsafeBytes(of: &header) { try output.write(UnsafeRawBufferPointer(rebasing: $0[0..<10])) }
+        }
+    }
+
     private let workers: Workers
-    private let storeOnly: Bool
+    private let compressQueue = DispatchQueue(label: "swiftbuild.gzip.compress", qos: .userInitiated)
+    private let lane: Lane
     private var batches: [Batch]
     private var current = 0
     private var slot = 0
-    private let group = DispatchGroup()
-    private var inFlight: Batch?
-    private var headerWritten = false
-    private var crc: UInt = 0
-    private var inputSize: UInt64 = 0
+    private var sequence = 0
+
+    /// The encoder hashes the tar stream itself (in its lane), so the producer does not.
+    var inputHasher: SHA256Hasher? { lane.inputHasher }
 
     /// `level` 0 stores; 1–6 use ISA-L's portable routines (levels 1 and 2), 7–9 use zlib. Both write bytes that
     /// depend on the input and the level only, never on the CPU (see `DeflateEngine`).
@@ -78,11 +158,12 @@ final class ParallelGzipEncoder: ChunkEncoder {
         }
         // The probe runs ISA-L too: without the portable routines, no probe (every chunk is compressed).
         let probe = level != 0 && probing && DeflateEngine.isalIsPortable
-        workers = Workers(compressors: compressors, probes: (0..<threads).map { _ in probe ? IncompressibilityProbe() : nil })
-        storeOnly = level == 0
-        let perBatch = 2 * threads
-        batches = [Batch(capacity: perBatch, chunkSize: chunkSize), Batch(capacity: perBatch, chunkSize: chunkSize)]
-        self.output = output
+        workers = Workers(compressors: compressors, probes: (0..<threads).map { _ in probe ? IncompressibilityProbe() : nil },
+                          storeOnly: level == 0)
+        // Three batches of one chunk per compressor: one filling, one compressing, one in the lane.
+        // (More batches did not help: measured with 3, 5 and 8, the pipeline is bound by the CPU.)
+        batches = (0..<3).map { _ in Batch(capacity: threads, chunkSize: chunkSize) }
+        lane = Lane(output: output)
     }
 
     /// gzip levels mapped onto ISA-L's 1 and 2, chosen by measurement (perf/README.md): with the portable
@@ -101,14 +182,12 @@ final class ParallelGzipEncoder: ChunkEncoder {
         slot += 1
         if slot == batch.chunks.count {
             batch.count = slot
-            // Start the workers on this batch before writing out the previous one, so they never wait for us.
-            let done = waitForInFlight()
-            launch(batch)
-            if let done { try writeOut(done) }
-            current ^= 1
+            dispatch(batch)
+            current = (current + 1) % batches.count
             slot = 0
+            try reclaim(batches[current])
         }
-        // Prime the next chunk with the tail of this one (read-only even if its batch is being compressed).
+        // Prime the next chunk with the tail of this one (read-only; its batch is not freed before we return).
         let chunks = batches[current].chunks
         let n = min(DeflateChunk.dictionaryCapacity, previous.count)
         chunks[slot].dictionaryLength = n
@@ -123,70 +202,37 @@ final class ParallelGzipEncoder: ChunkEncoder {
         batch.chunks[slot].length = count
         batch.chunks[slot].isLast = true
         batch.count = slot + 1
-        let done = waitForInFlight()
-        launch(batch)
-        if let done { try writeOut(done) }
-        if let last = waitForInFlight() { try writeOut(last) }
-        try writeHeaderIfNeeded()
+        dispatch(batch)
+        for batch in batches { try reclaim(batch) }
+        if let error = lane.error { throw error }
+        try lane.writeHeaderIfNeeded()
         // Trailer: CRC-32 and input size modulo 2^32, little-endian.
-        var trailer: (UInt32, UInt32) = (UInt32(truncatingIfNeeded: crc).littleEndian,
-                                          UInt32(truncatingIfNeeded: inputSize).littleEndian)
-        try withUnsafeBytes(of: &trailer) { try output.write($0) }
+        var trailer: (UInt32, UInt32) = (UInt32(truncatingIfNeeded: lane.crc).littleEndian,
+                                          UInt32(truncatingIfNeeded: lane.inputSize).littleEndian)
+        try withUnsafeBytes(of: &trailer) { try lane.output.write($0) }
     }
 
-    private func launch(_ batch: Batch) {
-        if storeOnly {
-            for i in 0..<batch.count {
-                batch.chunks[i].crc = crcOf(batch.chunks[i])
-                batch.chunks[i].storeUncompressed()
-            }
-            inFlight = batch
-            return
-        }
-        let workers = self.workers
-        DispatchQueue.global(qos: .userInitiated).async(group: group) { workers.compress(batch) }
-        inFlight = batch
+    /// Compression on the workers, then the lane.
+    private func dispatch(_ batch: Batch) {
+        batch.sequence = sequence
+        sequence += 1
+        batch.inFlight = true
+        let (workers, lane) = (self.workers, self.lane)
+        // One batch at a time (the compressors keep state); each is spread over the compressors inside.
+        compressQueue.async(group: batch.compressed) { workers.compress(batch, inputHasher: lane.inputHasher) }
+        batch.compressed.notify(queue: lane.queue) { lane.compressed(batch) }
     }
 
-    private func crcOf(_ chunk: DeflateChunk) -> UInt32 {
-        guard let p = chunk.input.baseAddress else { return 0 }
-        return UInt32(truncatingIfNeeded: crc32(0, p.assumingMemoryBound(to: Bytef.self), UInt32(chunk.length)))
-    }
-
-    /// Waits for the batch being compressed, if any, and returns it.
-    private func waitForInFlight() -> Batch? {
-        guard let batch = inFlight else { return nil }
-        group.wait()
-        inFlight = nil
-        return batch
-    }
-
-    /// Writes a compressed batch out, in chunk order, and folds its CRCs into the stream's.
-    private func writeOut(_ batch: Batch) throws {
-        try writeHeaderIfNeeded()
-        for i in 0..<batch.count {
-            let chunk = batch.chunks[i]
-            try output.write(UnsafeRawBufferPointer(rebasing: chunk.output[0..<chunk.outputLength]))
-            crc = crc32_combine(crc, UInt(chunk.crc), off_t(chunk.length))
-            inputSize &+= UInt64(chunk.length)
-        }
-    }
-
-    /// A fixed 10-byte header: no name, mtime 0, no extra flags, OS 255 ("unknown"),
-    /// so the blob does not depend on when or where it was built (RFC 1952 §2.3).
-    private func writeHeaderIfNeeded() throws {
-        guard !headerWritten else { return }
-        headerWritten = true
-        var header: (UInt64, UInt16) = (0, 0)
-        withUnsafeMutableBytes(of: &header) { h in
-            h[0] = 0x1f; h[1] = 0x8b; h[2] = 8; h[3] = 0
-            h[4] = 0; h[5] = 0; h[6] = 0; h[7] = 0
-            h[8] = 0; h[9] = 0xff
-        }
-        try withUnsafeBytes(of: &header) { try output.write(UnsafeRawBufferPointer(rebasing: $0[0..<10])) }
+    /// Waits until the lane is done with `batch` (if it is in flight), so it can be filled again.
+    private func reclaim(_ batch: Batch) throws {
+        guard batch.inFlight else { return }
+        batch.released.wait()
+        batch.inFlight = false
+        if let error = lane.queue.sync(execute: { lane.error }) { throw error }
     }
 
     deinit {
-        if inFlight != nil { group.wait() }
+        // An error in the producer leaves batches in flight: their memory must outlive the workers and the lane.
+        for batch in batches where batch.inFlight { batch.released.wait() }
     }
 }

@@ -19,6 +19,8 @@ final class TarEntryEmitter {
     private let subsecondMtimes: Bool
     private let owner: (UInt32, UInt32)?
     private var firstLinks: [FileID: [UInt8]] = [:]
+    /// Gets the content of the next regular file `emit` reads (set per entry by the caller, then cleared).
+    var tap: (any LayerContentTap)?
     private var linkTarget = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
 
     init(stream: TarStream, sourceDateEpoch: Int64?, subsecondMtimes: Bool, owner: (UInt32, UInt32)?) {
@@ -66,7 +68,8 @@ final class TarEntryEmitter {
             try xattrs.load(fd: fd, path: String(cString: cPath))
             meta.size = Int64(st.st_size)
             try headers.write(meta, path: tarPath, linkTarget: nil, xattrs: xattrs, to: stream)
-            try stream.appendFile(fd: fd, count: meta.size, path: String(cString: cPath))
+            try stream.appendFile(fd: fd, count: meta.size, path: String(cString: cPath), tap: tap)
+            tap?.finish()
             try stream.appendZeros(TarHeaderWriter.padding(meta.size))
         case Glibc.S_IFDIR:
             meta.type = .directory

@@ -7,7 +7,8 @@ import SwiftBuildOCI
 /// File contents are `read` straight into the chunk buffer, so they are copied exactly once.
 final class TarStream {
     private let encoder: any ChunkEncoder
-    private let diffHasher = SHA256Hasher()
+    /// Hashes the chunks here unless the encoder does (`ChunkEncoder.inputHasher`).
+    private let diffHasher: SHA256Hasher?
     private var buffer: UnsafeMutableRawBufferPointer
     private var fill = 0
     private(set) var total: Int64 = 0
@@ -15,11 +16,12 @@ final class TarStream {
     init(encoder: any ChunkEncoder) {
         self.encoder = encoder
         self.buffer = encoder.firstBuffer()
+        diffHasher = encoder.inputHasher == nil ? SHA256Hasher() : nil
     }
 
     private func flushChunk() throws {
         let full = UnsafeRawBufferPointer(rebasing: buffer[0..<fill])
-        diffHasher.update(full)
+        diffHasher?.update(full)
         buffer = try encoder.submit(fill)
         fill = 0
     }
@@ -51,7 +53,7 @@ final class TarStream {
     }
 
     /// Reads exactly `count` bytes of `fd` into the stream.
-    func appendFile(fd: Int32, count: Int64, path: @autoclosure () -> String) throws {
+    func appendFile(fd: Int32, count: Int64, path: @autoclosure () -> String, tap: (any LayerContentTap)? = nil) throws {
         var left = count
         while left > 0 {
             if fill == buffer.count { try flushChunk() }
@@ -63,6 +65,7 @@ final class TarStream {
                 throw LayerWriterError.system(operation: "read", path: path(), errno: errno)
             }
             if n == 0 { throw LayerWriterError.fileShrank(path: path(), expected: count, read: count - left) }
+            tap?.update(UnsafeRawBufferPointer(start: dst + fill, count: n))
             fill += n
             left -= Int64(n)
         }
@@ -71,8 +74,9 @@ final class TarStream {
 
     /// Ends the stream and returns the diff ID.
     func finish() throws -> Digest {
-        diffHasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<fill]))
+        diffHasher?.update(UnsafeRawBufferPointer(rebasing: buffer[0..<fill]))
         try encoder.finish(fill)
-        return diffHasher.finalize()
+        guard let hasher = diffHasher ?? encoder.inputHasher else { preconditionFailure("no diff ID hasher") }
+        return hasher.finalize()
     }
 }

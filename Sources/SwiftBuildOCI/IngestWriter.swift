@@ -1,3 +1,4 @@
+import CSys
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,6 +19,11 @@ public final class IngestWriter {
     private let hasher: SHA256Hasher?
     private var state = State.open
     public private(set) var bytesWritten: Int64 = 0
+    /// Bytes whose writeback has been started (`swiftbuild_start_writeback`).
+    private var writebackStarted: Int64 = 0
+    /// Writeback is started for every this many bytes, so `commit`'s fsync waits only for the tail, not for
+    /// the whole blob (the disk writes while the layer is still being compressed).
+    private static let writebackStep: Int64 = 8 << 20
 
     init(store: ContentStore, producerHashes: Bool) throws(ContentStoreError) {
         self.store = store
@@ -58,6 +64,10 @@ public final class IngestWriter {
             offset += n
         }
         bytesWritten += Int64(buffer.count)
+        if bytesWritten - writebackStarted >= Self.writebackStep {
+            _ = swiftbuild_start_writeback(fd, writebackStarted, bytesWritten - writebackStarted)  // a hint only
+            writebackStarted = bytesWritten
+        }
     }
 
     public func write(_ bytes: some ContiguousBytes) throws(ContentStoreError) {

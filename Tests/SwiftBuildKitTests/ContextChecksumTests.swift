@@ -119,4 +119,30 @@ import SwiftBuildOCI
         #expect(serial.count > 300)
         #expect(parallel == serial)
     }
+
+    /// Hashes remembered from bytes read elsewhere (a layer written before its key) stand in for reading the
+    /// file, but only while the file's stat is the one they were taken with.
+    @Test func rememberedHashesReplaceReadsWhileTheStatMatches() throws {
+        let scratch = try TemporaryDirectory()
+        let context = try scratch.sub("ctx")
+        try put(context + "/f.txt", "content")
+        var st = stat()
+        #expect(lstat(context + "/f.txt", &st) == 0)
+        let fake = [UInt8](repeating: 0xab, count: 32)
+        let source = CopySourceRoot.context(try BuildContext(directory: context))
+        let reading = try ContextChecksum(root: try scratch.sub("a")).compute(source: source, sources: ["f.txt"], excludes: [])
+        #expect(reading.filesRead == 1)
+        let checksum = try ContextChecksum(root: try scratch.sub("b"))
+        checksum.remember([.init(host: context + "/f.txt", stat: st, hash: fake)])
+        let remembered = try checksum.compute(source: source, sources: ["f.txt"], excludes: [])
+        #expect(remembered.filesRead == 1, "the remembered hash is recorded in the index like a read one")
+        #expect(remembered.digest != reading.digest, "the remembered (fake) hash was used, not a read")
+        // Changed since: the remembered hash no longer describes the file.
+        try put(context + "/f.txt", "other content")
+        let b2 = try ContextChecksum(root: try scratch.sub("c"))
+        b2.remember([.init(host: context + "/f.txt", stat: st, hash: fake)])
+        let changed = try b2.compute(source: source, sources: ["f.txt"], excludes: [])
+        let truth = try ContextChecksum(root: try scratch.sub("d")).compute(source: source, sources: ["f.txt"], excludes: [])
+        #expect(changed.digest == truth.digest)
+    }
 }

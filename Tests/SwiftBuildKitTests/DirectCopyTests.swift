@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import SwiftBuildKit
+import SwiftBuildOCI
 
 /// A COPY that no later step reads goes from the build context straight into its layer. The layer must be the
 /// one the materialised path (copy into an overlay, diff, tar) makes: each Dockerfile here is built both ways
@@ -55,5 +56,53 @@ import TestSupport
             if direct { #expect(result.streamedCopies == (streams ? 1 : 0), "\(dockerfile)") }
         }
         #expect(digests[true] == digests[false], "\(dockerfile)")
+    }
+
+    /// A COPY that runs whatever its key (`--no-cache`, or a store with no record of its family) writes its layer
+    /// first and takes its key's file hashes from the bytes the layer read. That key must be the one a later
+    /// build computes by reading the files, or the cache would never hit after a cold build.
+    @Test func keyFromTheLayersBytesIsTheKeyOfARead() async throws {
+        let h = try BuildHarness()
+        try Self.context(h)
+        try h.write("big.bin", String(repeating: "0123456789abcdef", count: 1 << 16))
+        let dockerfile = "FROM scratch\nCOPY . /app/\n"
+        // Empty store: no family marker, so the layer is written before the key.
+        let cold = try await h.build(dockerfile)
+        #expect(cold.streamedCopies == 1)
+        #expect(h.executedSteps == ["COPY . /app/"])
+        let families = try FileManager.default.contentsOfDirectory(atPath: h.root + "/cache/families")
+        #expect(families.count == 1)
+        // The next build reads the index (or the files) for the key: it must find the record.
+        let warm = try await h.build(dockerfile)
+        #expect(h.cachedSteps == ["COPY . /app/"])
+        #expect(warm.manifest.digest == cold.manifest.digest)
+        // --no-cache always writes first; the record it stores is still the one a normal build finds.
+        _ = try await h.build(dockerfile) { $0.noCache = true }
+        #expect(h.executedSteps == ["COPY . /app/"])
+        _ = try await h.build(dockerfile)
+        #expect(h.cachedSteps == ["COPY . /app/"])
+        // A changed file with the family known: looked up (a miss), built, then a hit again.
+        try h.write("tree/sub/deep.txt", "changed\n")
+        _ = try await h.build(dockerfile)
+        #expect(h.executedSteps == ["COPY . /app/"])
+        _ = try await h.build(dockerfile)
+        #expect(h.cachedSteps == ["COPY . /app/"])
+    }
+
+    /// A store made before family markers (records, no families directory) never skips a lookup.
+    @Test func storesWithoutFamiliesAlwaysLookUp() throws {
+        let scratch = try TemporaryDirectory()
+        let records = scratch.path + "/cache/records"
+        try FileManager.default.createDirectory(atPath: records, withIntermediateDirectories: true)
+        try Data("{}".utf8).write(to: URL(fileURLWithPath: records + "/00.json"))
+        let content = try ContentStore(root: scratch.path)
+        let old = try CacheStore(root: scratch.path, content: content)
+        let family = CacheKey([.init(name: "parent", value: "x")])
+        #expect(old.mayHaveRecord(family: family))
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/cache/families"))
+        let fresh = try CacheStore(root: try scratch.sub("new"), content: content)
+        #expect(!fresh.mayHaveRecord(family: family))
+        fresh.noteFamily(family)
+        #expect(fresh.mayHaveRecord(family: family))
     }
 }

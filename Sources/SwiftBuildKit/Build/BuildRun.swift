@@ -280,10 +280,28 @@ final class BuildRun: Sendable {
         }
         if case .workdir = instruction { _ = state.editor.apply(instruction) }
 
-        let key = try cacheKey(step, state, node: node, stages: stages)
-        events(.stepCacheKey(id: stepID, key: key))
         let skipCache = request.noCache
             || (node.stage.stage.name.map { name in request.noCacheFilter.contains { $0.lowercased() == name } } ?? false)
+        // A COPY that will run whatever its key (no cache, or no record of its family can exist) and qualifies
+        // for a direct copy writes its layer first and hashes its files from the bytes the layer reads: then
+        // its key needs no second read of them.
+        var family: CacheKey?
+        if case .copy = instruction {
+            family = try cacheKey(step, state, node: node, stages: stages, content: false)
+        }
+        if let family, skipCache || (request.cacheFrom.isEmpty && !builder.cache.mayHaveRecord(family: family)) {
+            let recorder = ContentHashRecorder()
+            if let layer = try await directCopy(step, state: state, node: node, observer: recorder) {
+                checksums.remember(recorder.results)
+                let key = try cacheKey(step, state, node: node, stages: stages)
+                checksums.forgetRemembered()  // the stat index has them now
+                events(.stepCacheKey(id: stepID, key: key))
+                return try record(layer, key: key, family: family, step: step, state: &state)
+            }
+        }
+
+        let key = try cacheKey(step, state, node: node, stages: stages)
+        events(.stepCacheKey(id: stepID, key: key))
         if !skipCache, let record = try builder.cache.lookup(key) ?? importedRecord(key) {
             usedRecords.withLock { $0[key.digest.description] = record }
             apply(record, to: &state, step: step)
@@ -293,10 +311,17 @@ final class BuildRun: Sendable {
         }
 
         let layer = try await execute(step, state: state, node: node, stages: stages, stepID: stepID)
+        return try record(layer, key: key, family: family, step: step, state: &state)
+    }
+
+    /// Stores the result of a step that ran and applies it to the stage.
+    private func record(_ layer: LayerRef?, key: CacheKey, family: CacheKey?, step: ResolvedStep,
+                        state: inout StageState) throws -> StepOutcome {
         let record = CacheRecord(layer: layer.map {
             .init(digest: $0.descriptor.digest, diffID: $0.diffID, size: $0.descriptor.size,
                   mediaType: $0.descriptor.mediaType)
         }, created: now)
+        if let family { builder.cache.noteFamily(family) }
         try builder.cache.store(record, for: key)
         usedRecords.withLock { $0[key.digest.description] = record }
         apply(record, to: &state, step: step)
@@ -322,8 +347,10 @@ final class BuildRun: Sendable {
 
     // MARK: - Cache keys
 
+    /// `content: false` leaves out what the step reads besides its instruction (a COPY's file checksum): the
+    /// step's family (`CacheStore.mayHaveRecord`).
     func cacheKey(_ step: ResolvedStep, _ state: StageState, node: BuildGraph.Node,
-                  stages: [Int: StageState]) throws -> CacheKey {
+                  stages: [Int: StageState], content: Bool = true) throws -> CacheKey {
         var parts: [CacheKey.Part] = [
             .init(name: "parent", value: state.key.description),
             .init(name: "platform", value: platform.description),
@@ -343,6 +370,7 @@ final class BuildRun: Sendable {
             }
         case .copy(let copy):
             parts.append(.init(name: "workdir", value: state.editor.workingDirectory))
+            guard content else { return CacheKey(parts) }
             parts.append(.init(name: "sources", value: try sourceIdentity(from: copy.from,
                 paths: copy.transfer.sources, excludes: copy.transfer.excludes, node: node, stages: stages)))
         case .add(let add):
@@ -476,7 +504,8 @@ final class BuildRun: Sendable {
 
     /// A COPY from the build context that no later step reads, written from the context straight into its
     /// layer (`DirectCopy`); nil when the step does not qualify and must be materialised.
-    func directCopy(_ step: ResolvedStep, state: StageState, node: BuildGraph.Node) async throws -> LayerRef? {
+    func directCopy(_ step: ResolvedStep, state: StageState, node: BuildGraph.Node,
+                    observer: ContentHashRecorder? = nil) async throws -> LayerRef? {
         guard request.streamsContextCopies, case .copy(let copy) = step.instruction, copy.from == nil, !copy.parents,
               copy.transfer.heredocs.isEmpty, isUnreadLater(step, node: node) else { return nil }
         let lowers = try await unpacked(state.layers)
@@ -497,7 +526,7 @@ final class BuildRun: Sendable {
             guard let entries = try DirectCopy(request: copyRequest, selection: selection, lowers: lowers,
                                                owner: ids, now: now).plan() else { return nil }
             let writer = try LayerWriter(compression: compression, level: level, sourceDateEpoch: epoch)
-            return try writer.write(entries: entries, from: "/", into: content)
+            return try writer.write(entries: entries, from: "/", into: content, observer: observer)
         }
         guard let result else { return nil }
         streamedCopies.add(1, ordering: .relaxed)

@@ -63,14 +63,46 @@ public struct CacheRecord: Sendable, Codable, Equatable {
 /// Step results by cache key, in `<root>/cache/records/<key hex>.json`. A record is written to a temp file,
 /// synced and renamed, so a build killed at any point leaves either the whole record or none; a record whose
 /// layer blob is missing from the content store is a miss.
+///
+/// Families (`<root>/cache/families/<hex>`): an empty marker for every key without its content part (a COPY's
+/// parent, instruction and working directory, not the checksum of its files), written before the record. No
+/// marker means no record of that step can exist, whatever the files hold, so the builder may write the layer
+/// before it knows the key (and hash the files from the bytes it reads). A store made before markers existed
+/// has records but no families directory: then every family counts as possibly present.
 public struct CacheStore: Sendable {
     public let directory: String
     public let content: ContentStore
+    /// Nil when the store predates family markers (`mayHaveRecord` is then always true).
+    let familiesDirectory: String?
 
     public init(root: String, content: ContentStore) throws {
         directory = root + "/cache/records"
         self.content = content
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let families = root + "/cache/families"
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: families, isDirectory: &isDirectory), isDirectory.boolValue {
+            familiesDirectory = families
+        } else if (try? FileManager.default.contentsOfDirectory(atPath: directory))?.contains(where: { $0.hasSuffix(".json") }) == false {
+            try FileManager.default.createDirectory(atPath: families, withIntermediateDirectories: true)
+            familiesDirectory = families
+        } else {
+            familiesDirectory = nil
+        }
+    }
+
+    /// Whether a record of a key whose content-free part is `family` may exist.
+    func mayHaveRecord(family: CacheKey) -> Bool {
+        guard let familiesDirectory else { return true }
+        return access(familiesDirectory + "/" + family.digest.encoded, F_OK) == 0
+    }
+
+    /// Marks `family` as having records (before the record is stored). A marker lost in a crash only costs a
+    /// rebuild of that step; it never makes a lookup return a wrong record.
+    func noteFamily(_ family: CacheKey) {
+        guard let familiesDirectory else { return }
+        let fd = open(familiesDirectory + "/" + family.digest.encoded, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        if fd >= 0 { close(fd) }
     }
 
     func path(_ key: CacheKey) -> String { directory + "/" + key.digest.encoded + ".json" }

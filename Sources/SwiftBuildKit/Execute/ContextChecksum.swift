@@ -18,6 +18,9 @@ import SwiftBuildOCI
 public final class ContextChecksum: Sendable {
     /// `<root>/cache/statindex`.
     public let indexDirectory: String
+    /// Content hashes taken from bytes read for another purpose in this build (a layer written before its key,
+    /// `ContentHashRecorder`), by host path; used when the stat index cannot vouch and the stat still matches.
+    private let remembered = Mutex<[String: Record.Hashed]>([:])
 
     /// - Parameter root: the swiftbuild root.
     public init(root: String) throws(CopyError) {
@@ -27,12 +30,20 @@ public final class ContextChecksum: Sendable {
         }
     }
 
+    /// Makes `hashed` (content hashes of files as they were read) available to the checksums that follow.
+    func remember(_ hashed: [Record.Hashed]) {
+        remembered.withLock { known in for item in hashed { known[item.host] = item } }
+    }
+
+    func forgetRemembered() { remembered.withLock { $0.removeAll() } }
+
     /// The checksum of the sources of one COPY/ADD (`CopyRequest.Source.path` patterns) in `source`.
     public func checksum(source: CopySourceRoot, sources: [String], excludes: [String] = []) throws(CopyError) -> Digest {
         try compute(source: source, sources: sources, excludes: excludes).digest
     }
 
-    /// The checksum and how many files had to be read (the others came from the stat index).
+    /// The checksum, and how many file hashes were new to the stat index (read here, or remembered from a layer
+    /// that read the file); the others came from the index.
     func compute(source: CopySourceRoot, sources: [String], excludes: [String]) throws(CopyError) -> (digest: Digest, filesRead: Int) {
         let selection = try CopySelection(root: source, excludes: excludes)
         let index = StatIndex(directory: indexDirectory, forSource: selection.directory)
@@ -40,6 +51,7 @@ public final class ContextChecksum: Sendable {
         let resetOwners: Bool
         if case .context = source { resetOwners = true } else { resetOwners = false }
         let hasher = RecordHasher()
+        let remembered = self.remembered.withLock { $0 }
         var hashedHere: [Record.Hashed] = []
         func add(_ record: Record) {
             hasher.append(bytes: record.bytes)
@@ -51,7 +63,8 @@ public final class ContextChecksum: Sendable {
                 field(hasher, "match")
                 field(hasher, match.path)
                 let host = RootedPath.host(match.resolved, in: selection.directory)
-                add(try Record(relative: "", host: host, st: match.stat, resetOwners: resetOwners, index: index))
+                add(try Record(relative: "", host: host, st: match.stat, resetOwners: resetOwners, index: index,
+                               remembered: remembered))
                 guard match.stat.st_mode & S_IFMT == S_IFDIR else { continue }
                 // Directories are read on every core, and each entry's record is made (its file hashed when
                 // the index cannot vouch for it) on the thread that read it; the records come back in walk
@@ -59,7 +72,7 @@ public final class ContextChecksum: Sendable {
                 do {
                     try selection.collect(match, threads: ProcessInfo.processInfo.activeProcessorCount) { entry in
                         try Record(relative: entry.relative, host: entry.host, st: entry.stat,
-                                   resetOwners: resetOwners, index: index)
+                                   resetOwners: resetOwners, index: index, remembered: remembered)
                     } consume: { add($0) }
                 } catch let error as CopyError {
                     throw error
@@ -86,7 +99,8 @@ public final class ContextChecksum: Sendable {
             init(host: String, stat: stat, hash: [UInt8]) { (self.host, self.stat, self.hash) = (host, stat, hash) }
         }
 
-        init(relative: String, host: String, st: stat, resetOwners: Bool, index: StatIndex) throws(CopyError) {
+        init(relative: String, host: String, st: stat, resetOwners: Bool, index: StatIndex,
+             remembered: [String: Hashed] = [:]) throws(CopyError) {
             hashedHere = nil
             bytes = []
             bytes.reserveCapacity(relative.utf8.count + 56)
@@ -111,6 +125,9 @@ public final class ContextChecksum: Sendable {
             case S_IFREG:
                 if let known = index.trustedHash(path: host, st: st) {
                     bytes += known
+                } else if let read = remembered[host], StatIndex.Entry(read.stat, hash: []) == StatIndex.Entry(st, hash: []) {
+                    hashedHere = read
+                    bytes += read.hash
                 } else {
                     let hash = try StatIndex.contentHash(host, size: Int64(st.st_size))
                     hashedHere = Hashed(host: host, stat: st, hash: hash)

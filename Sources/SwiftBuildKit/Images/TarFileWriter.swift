@@ -1,3 +1,6 @@
+import Dispatch
+import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,28 +41,77 @@ final class TarFileWriter {
     }
 
     /// A file entry copied from `source` (its first `size` bytes) inside the kernel (`copy_file_range`), so the
-    /// bytes never pass through this process; read/write when the kernel cannot.
+    /// bytes never pass through this process; read/write when the kernel cannot. A big blob is copied in as
+    /// many ranges as there are cores, at once: on a file system without shared extents the kernel copies
+    /// page by page, and one thread was the export's whole wall time.
     func file(_ name: String, size: Int64, copyingFrom source: Int32) throws(ImageStoreError) {
         try header(name: name, type: UInt8(ascii: "0"), mode: 0o644, size: size)
         try flush()
-        var remaining = size
-        while remaining > 0 {
-            let n = swiftbuild_copy_file_range(source, nil, fd, nil, Int(min(remaining, 1 << 30)), 0)
-            if n > 0 { remaining -= Int64(n); continue }
-            if n < 0 && errno == EINTR { continue }
-            if n == 0 { throw .sizeMismatch(what: "archive entry \(name)", expected: size, actual: size - remaining) }
-            // EXDEV, EINVAL, ENOSYS…: copy the rest through a buffer.
-            var chunk = [UInt8](repeating: 0, count: 1 << 20)
-            while remaining > 0 {
-                let got = chunk.withUnsafeMutableBytes { read(source, $0.baseAddress, min($0.count, Int(remaining))) }
-                if got < 0 && errno == EINTR { continue }
-                guard got > 0 else { throw .sizeMismatch(what: "archive entry \(name)", expected: size, actual: size - remaining) }
-                try AtomicFile.writeAll(fd, Array(chunk[0..<got]), path: path)
-                remaining -= Int64(got)
+        let start = lseek(fd, 0, SEEK_CUR)
+        guard start >= 0 else { throw .system(call: "lseek", path: path, errno: errno) }
+        let ranges = Self.split(size, pieces: size >= Self.parallelCopyMinimum ? ProcessInfo.processInfo.activeProcessorCount : 1)
+        let failures = Mutex<[ImageStoreError]>([])
+        let (fd, path) = (self.fd, self.path)
+        DispatchQueue.concurrentPerform(iterations: ranges.count) { i in
+            do throws(ImageStoreError) {
+                try Self.copy(source, from: ranges[i].offset, to: fd, at: Int64(start) + ranges[i].offset,
+                              count: ranges[i].count, path: path, name: name)
+            } catch {
+                failures.withLock { $0.append(error) }
             }
         }
+        if let failure = failures.withLock({ $0.first }) { throw failure }
+        guard lseek(fd, off_t(Int64(start) + size), SEEK_SET) >= 0 else { throw .system(call: "lseek", path: path, errno: errno) }
         written += size
         try pad()
+    }
+
+    /// Blobs at least this big are copied in parallel ranges.
+    static let parallelCopyMinimum: Int64 = 32 << 20
+
+    /// `size` bytes cut into `pieces` ranges of whole 1 MiB blocks (the last takes the rest).
+    static func split(_ size: Int64, pieces: Int) -> [(offset: Int64, count: Int64)] {
+        let pieces = max(1, pieces)
+        let block: Int64 = 1 << 20
+        let per = max(block, (size / Int64(pieces) + block - 1) / block * block)
+        var out: [(Int64, Int64)] = []
+        var offset: Int64 = 0
+        repeat {
+            let count = out.count == pieces - 1 ? size - offset : min(per, size - offset)
+            out.append((offset, count))
+            offset += count
+        } while offset < size
+        return out
+    }
+
+    /// Copies `count` bytes at `from` in `source` to `at` in `fd`, inside the kernel where it can.
+    private static func copy(_ source: Int32, from: Int64, to fd: Int32, at: Int64, count: Int64, path: String,
+                             name: String) throws(ImageStoreError) {
+        var input = from, output = at, remaining = count
+        while remaining > 0 {
+            let n = swiftbuild_copy_file_range(source, &input, fd, &output, Int(min(remaining, 1 << 30)), 0)
+            if n > 0 { remaining -= Int64(n); continue }
+            if n < 0 && errno == EINTR { continue }
+            if n == 0 { throw .sizeMismatch(what: "archive entry \(name)", expected: count, actual: count - remaining) }
+            break  // EXDEV, EINVAL, ENOSYS…: the rest through a buffer
+        }
+        guard remaining > 0 else { return }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while remaining > 0 {
+            let got = chunk.withUnsafeMutableBytes { pread(source, $0.baseAddress, min($0.count, Int(remaining)), off_t(input)) }
+            if got < 0 && errno == EINTR { continue }
+            guard got > 0 else { throw .sizeMismatch(what: "archive entry \(name)", expected: count, actual: count - remaining) }
+            var done = 0
+            while done < got {
+                let w = chunk.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, got - done, off_t(output)) }
+                if w < 0 && errno == EINTR { continue }
+                guard w > 0 else { throw .system(call: "write", path: path, errno: errno) }
+                done += w
+                output += Int64(w)
+            }
+            input += Int64(got)
+            remaining -= Int64(got)
+        }
     }
 
     func file(_ name: String, bytes: [UInt8]) throws(ImageStoreError) {
