@@ -48,7 +48,7 @@ let package = Package(
         .target(name: "SwiftBuildKit",
                 dependencies: ["SwiftBuildDockerfile", "SwiftBuildOCI", "SwiftBuildArchive", "CSys", "CSandbox", "CHTTP"]),
         .executableTarget(name: "swiftbuild", dependencies: [
-            "SwiftBuildKit", "SwiftBuildOCI",
+            "SwiftBuildKit", "SwiftBuildOCI", "CSys",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

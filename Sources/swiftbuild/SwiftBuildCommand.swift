@@ -1,3 +1,4 @@
+import CSys
 import ArgumentParser
 import Foundation
 import SwiftBuildKit
@@ -38,6 +39,9 @@ struct SwiftBuildCommand: AsyncParsableCommand {
 
     /// Failures phrased for people print as one clear message and exit 1; the rest go to argument-parser.
     static func main() async {
+        // The CLI owns its process: one malloc arena keeps peak memory steady (see CSys) at no measured cost
+        // in speed (perf/README.md). The library leaves the allocator alone.
+        _ = swiftbuild_limit_malloc_arenas(1)
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {

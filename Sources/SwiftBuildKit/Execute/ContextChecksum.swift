@@ -81,7 +81,8 @@ public final class ContextChecksum: Sendable {
                 }
             }
         }
-        for hashed in hashedHere { index.record(path: hashed.host, st: hashed.stat, hash: hashed.hash) }
+        index.reserve(hashedHere.count)
+        for hashed in hashedHere { index.record(path: hashed.host, identity: hashed.identity, hash: hashed.hash) }
         return (hasher.finalize(), hashedHere.count)
     }
 
@@ -94,9 +95,12 @@ public final class ContextChecksum: Sendable {
 
         final class Hashed: Sendable {
             let host: String
-            let stat: stat
+            /// The file's stat identity when it was hashed (the hash itself left empty).
+            let identity: StatIndex.Entry
             let hash: [UInt8]
-            init(host: String, stat: stat, hash: [UInt8]) { (self.host, self.stat, self.hash) = (host, stat, hash) }
+            init(host: String, stat: stat, hash: [UInt8]) {
+                (self.host, self.identity, self.hash) = (host, StatIndex.Entry(stat, hash: []), hash)
+            }
         }
 
         init(relative: String, host: String, st: stat, resetOwners: Bool, index: StatIndex,
@@ -125,7 +129,7 @@ public final class ContextChecksum: Sendable {
             case S_IFREG:
                 if let known = index.trustedHash(path: host, st: st) {
                     bytes += known
-                } else if let read = remembered[host], StatIndex.Entry(read.stat, hash: []) == StatIndex.Entry(st, hash: []) {
+                } else if let read = remembered[host], read.identity == StatIndex.Entry(st, hash: []) {
                     hashedHere = read
                     bytes += read.hash
                 } else {

@@ -36,10 +36,15 @@ struct CopySelection {
 
     var directory: String { root.directory }
 
+    var isContext: Bool {
+        if case .context = root { return true }
+        return false
+    }
+
     /// Whether a node is left out of copies: fifos, sockets and devices of the build context, which BuildKit's
     /// context transfer does not send (from a stage or an image they are copied).
     func skips(_ st: stat) -> Bool {
-        guard case .context = root else { return false }
+        guard isContext else { return false }
         switch st.st_mode & S_IFMT {
         case S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK: return true
         default: return false

@@ -4,6 +4,7 @@ import Foundation
 import Glibc
 #endif
 import SwiftBuildArchive
+import SwiftBuildDockerfile
 
 /// A COPY from the build context written straight into its layer: the layer's entries name the context files
 /// themselves, so the tar writer reads each file once and nothing is written anywhere first (no copy in a
@@ -64,16 +65,22 @@ struct DirectCopy {
         }
         let intoDirectory = destinationIsDirectory || destinationExists || matches.contains { $0.isDirectory }
 
-        var directories: [String: LayerEntry] = [:]
-        var files: [String: LayerEntry] = [:]
+        // The entries in the order they were found, and where each target path is (a directory added twice
+        // keeps its last entry; a file may not meet anything else).
+        var out: [LayerEntry] = []
+        var positions: [String: (index: Int, isDirectory: Bool)] = [:]
         func add(_ path: String, _ entry: LayerEntry, isDirectory: Bool) -> Bool {
-            if isDirectory {
-                directories[path] = entry
-                return files[path] == nil
+            if let known = positions[path] {
+                guard isDirectory, known.isDirectory else { return false }
+                out[known.index] = entry
+                return true
             }
-            guard files[path] == nil, directories[path] == nil else { return false }
-            files[path] = entry
+            positions[path] = (out.count, isDirectory)
+            out.append(entry)
             return true
+        }
+        func directoryEntry(_ path: String) -> LayerEntry? {
+            positions[path].flatMap { $0.isDirectory ? out[$0.index] : nil }
         }
         let nowMetadata = { (uid: UInt32, gid: UInt32, permissions: UInt32) in
             Metadata(uid: uid, gid: gid, permissions: permissions, mtime: Int64(now.tv_sec), mtimeNanoseconds: now.tv_nsec)
@@ -100,24 +107,32 @@ struct DirectCopy {
             let host = RootedPath.host(match.resolved, in: selection.directory)
             if match.isDirectory {
                 // The contents go into the container, which takes the source directory's times (as fsutil does).
-                if !top.isEmpty, case .some(let entry) = directories[top] {
-                    directories[top] = entry.withTime(match.stat.st_mtim)
+                if !top.isEmpty, let entry = directoryEntry(top) {
+                    _ = add(top, entry.withTime(match.stat.st_mtim), isDirectory: true)
                 }
-                // Directories read on every core, entries in walk order.
-                let entries: [CopySelection.Entry]
+                // Directories read on every core; each entry becomes its layer entry as the walk hands it over
+                // in walk order (no list of the walk's entries is kept).
+                // The layer entries are made on the walking threads, so the walk's own entries (with their full
+                // stat) are never all held at once.
+                var collision = false
+                let (skipsSpecial, chmod, ids) = (selection.isContext, request.chmod, owner)
                 do {
-                    entries = try selection.collect(match, threads: ProcessInfo.processInfo.activeProcessorCount)
+                    try selection.collect(match, threads: ProcessInfo.processInfo.activeProcessorCount) { entry -> (String, LayerEntry, Bool)? in
+                        let type = entry.stat.st_mode & S_IFMT
+                        if skipsSpecial && [S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK].contains(type) { return nil }
+                        let target = top.isEmpty ? entry.relative : top + "/" + entry.relative
+                        let metadata = Self.metadata(entry.stat, chmod: chmod, owner: ids)
+                        return (target, .copy(target, source: entry.host, metadata: metadata), type == S_IFDIR)
+                    } consume: { planned in
+                        guard !collision, let (target, entry, isDirectory) = planned else { return }
+                        if !add(target, entry, isDirectory: isDirectory) { collision = true }
+                    }
                 } catch let error as CopyError {
                     throw error
                 } catch {
                     throw .failed(operation: "walk", path: host, cause: error)
                 }
-                for entry in entries where !selection.skips(entry.stat) {
-                    let target = join(top, entry.relative)
-                    let isDirectory = entry.stat.st_mode & S_IFMT == S_IFDIR
-                    guard add(target, .copy(target, source: entry.host, metadata: metadata(entry.stat)), isDirectory: isDirectory)
-                    else { return nil }
-                }
+                if collision { return nil }
             } else {
                 let target = intoDirectory ? join(top, match.path.split(separator: "/").last.map(String.init) ?? "")
                                            : destination
@@ -125,13 +140,17 @@ struct DirectCopy {
                 else { return nil }
             }
         }
-        return Array(directories.values) + Array(files.values)
+        return out
     }
 
     /// What a copied node gets: the owner, `--chmod` (not for symlinks), and its own modification time.
     private func metadata(_ st: stat) -> Metadata {
+        Self.metadata(st, chmod: request.chmod, owner: owner)
+    }
+
+    private static func metadata(_ st: stat, chmod: Chmod?, owner: (uid: UInt32, gid: UInt32)) -> Metadata {
         var permissions = UInt32(st.st_mode & 0o7777)
-        if st.st_mode & S_IFMT != S_IFLNK, let chmod = request.chmod {
+        if st.st_mode & S_IFMT != S_IFLNK, let chmod {
             permissions = chmod.apply(to: permissions, isDirectory: st.st_mode & S_IFMT == S_IFDIR)
         }
         return Metadata(uid: owner.uid, gid: owner.gid, permissions: permissions, mtime: Int64(st.st_mtim.tv_sec),

@@ -161,9 +161,18 @@ final class StatIndex: @unchecked Sendable {
         return e.hash
     }
 
+    /// Room for `count` more records.
+    func reserve(_ count: Int) { recorded.reserveCapacity(recorded.count + count) }
+
     /// Records a hash computed from the file (`contentHash(_:size:)`). Not while others look up.
     func record(path key: String, st: stat, hash: [UInt8]) {
-        let entry = Entry(st, hash: hash)
+        record(path: key, identity: Entry(st, hash: []), hash: hash)
+    }
+
+    /// `record` with the file's stat identity (an `Entry` whose hash is ignored).
+    func record(path key: String, identity: Entry, hash: [UInt8]) {
+        var entry = identity
+        entry.hash = hash
         hashed += 1
         if loadedEntry(key) != entry || recorded[key].map({ $0 != entry }) == true {
             changed = true
