@@ -26,9 +26,14 @@ static inline ssize_t swiftbuild_copy_file_range(int fd_in, long long *off_in, i
 static inline int swiftbuild_start_writeback(int fd, long long offset, long long count) {
     return (int)syscall(SYS_sync_file_range, fd, offset, count, 2u);
 }
-// Caps glibc's malloc arenas (M_ARENA_MAX). The default (8 per core) lets every walking thread grow its own
-// heap, and memory one phase frees is then not reused by the next: peak RSS varied by 6 MiB run to run.
-static inline int swiftbuild_limit_malloc_arenas(int count) { return mallopt(M_ARENA_MAX, count); }
+// Tunes glibc's malloc for a build process: at most `arenas` arenas (the default, 8 per core, lets every walking
+// thread grow a heap of its own), and a fixed mmap threshold (the default one rises to the largest block freed,
+// so the layer writer's megabyte buffers stayed in the heap after the layer and the next phase grew it anew).
+// Together they took the peak RSS of a 20,000-file cold build from 57-65 MiB, varying by run, to 57-59 MiB.
+static inline void swiftbuild_tune_malloc(int arenas, int mmap_threshold) {
+    mallopt(M_ARENA_MAX, arenas);
+    mallopt(M_MMAP_THRESHOLD, mmap_threshold);
+}
 // O_PATH and AT_EMPTY_PATH are only declared under _GNU_SOURCE; these are their Linux values on every architecture.
 static const int SWIFTBUILD_O_PATH = 010000000;
 static const int SWIFTBUILD_AT_EMPTY_PATH = 0x1000;

@@ -39,9 +39,9 @@ struct SwiftBuildCommand: AsyncParsableCommand {
 
     /// Failures phrased for people print as one clear message and exit 1; the rest go to argument-parser.
     static func main() async {
-        // The CLI owns its process: one malloc arena keeps peak memory steady (see CSys) at no measured cost
-        // in speed (perf/README.md). The library leaves the allocator alone.
-        _ = swiftbuild_limit_malloc_arenas(1)
+        // The CLI owns its process: two malloc arenas and a fixed 128 KiB mmap threshold keep peak memory low
+        // and steady (see CSys; measured in perf/README.md). The library leaves the allocator alone.
+        swiftbuild_tune_malloc(2, 128 << 10)
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {

@@ -145,4 +145,20 @@ import SwiftBuildOCI
         let truth = try ContextChecksum(root: try scratch.sub("d")).compute(source: source, sources: ["f.txt"], excludes: [])
         #expect(changed.digest == truth.digest)
     }
+
+    /// The index keys files by their path inside the source directory, so the same context named two ways
+    /// (`.` from inside it and its absolute path, here a symlink to it) shares one set of entries.
+    @Test func oneIndexForAContextNamedTwoWays() throws {
+        let f = try Fixture()
+        let alias = f.scratch.path + "/alias"
+        try FileManager.default.createSymbolicLink(atPath: alias, withDestinationPath: f.context)
+        let (first, read) = try f.sum(["app"])
+        #expect(read == 2)
+        let r = try f.checksum.compute(source: .context(try BuildContext(directory: alias)), sources: ["app"],
+                                       excludes: ["*.log"])
+        #expect(r.digest == first)
+        #expect(r.filesRead == 0, "the alias found the entries the real path recorded")
+        let index = try FileManager.default.contentsOfDirectory(atPath: f.checksum.indexDirectory)
+        #expect(index.count == 1)
+    }
 }

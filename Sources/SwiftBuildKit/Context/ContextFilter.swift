@@ -73,6 +73,9 @@ public struct ContextFilter: Sendable {
 
     /// Decides about `path` (relative, `/`-separated bytes) given its parent directory's state.
     /// - Throws: `PatternError` when a consulted pattern cannot be matched.
+    /// No patterns at all: every path is kept (`evaluate` always says `.keep(.root)`).
+    public var isEmpty: Bool { include == nil && exclude == nil }
+
     public func evaluate(path: [UInt8], isDirectory: Bool, parent: ParentState) throws(PatternError) -> Verdict {
         var held = false
         var state = ParentState.root

@@ -220,17 +220,26 @@ struct CopySelection {
         let name = String(decoding: nameBytes, as: UTF8.self)
         let childHost = host + "/" + name
         let childRel = relative.isEmpty ? name : relative + "/" + name
-        let childContext = contextPath.isEmpty ? name : contextPath + "/" + name
+        // The path the `.dockerignore` rules see, only when there are rules.
+        var filter: ContextFilter?
+        if case .context(let context) = root, !context.filter.isEmpty { filter = context.filter }
+        let childContext = filter == nil ? "" : contextPath.isEmpty ? name : contextPath + "/" + name
         var st = stat()
-        guard fstatat(fd, FileTree.cString(nameBytes), &st, AT_SYMLINK_NOFOLLOW) == 0 else {
+        // The name NUL-terminated on the stack: no allocation per entry.
+        let found = withUnsafeTemporaryAllocation(of: CChar.self, capacity: nameBytes.count + 1) { buffer in
+            for (i, byte) in nameBytes.enumerated() { buffer[i] = CChar(bitPattern: byte) }
+            buffer[nameBytes.count] = 0
+            return fstatat(fd, buffer.baseAddress!, &st, AT_SYMLINK_NOFOLLOW) == 0
+        }
+        guard found else {
             if errno == ENOENT { return nil }
             throw CopyError.system(operation: "lstat", path: childHost, errno: errno)
         }
         let isDir = st.st_mode & S_IFMT == S_IFDIR
         var held = false
         var nextContext = ContextFilter.ParentState.root
-        if case .context(let context) = root {
-            switch try context.filter.evaluate(path: Array(childContext.utf8), isDirectory: isDir, parent: contextState) {
+        if let filter {
+            switch try filter.evaluate(path: Array(childContext.utf8), isDirectory: isDir, parent: contextState) {
             case .skip: return nil
             case .keep(let s): nextContext = s
             case .hold(let s): nextContext = s; held = true

@@ -12,8 +12,9 @@ import SwiftBuildOCI
 /// Racy entries (git's rule): an entry is trusted only when the file's mtime and ctime are both older than the
 /// index file's own mtime (the same file system clock), so a change made in the same clock tick as the hashing
 /// is never missed. Content changed with size and mtime restored (`touch -d`) still changes the ctime.
-/// Binary format, little-endian: "SBSI1\n", then per entry u32 path length, path bytes, u64 inode,
-/// i64 size, i64 mtime ns, i64 ctime ns, 32 hash bytes. Written to a temp file, fsynced and renamed.
+/// Binary format, little-endian: "SBSI2\n", then per entry u32 path length, path bytes (relative to the source
+/// directory, so `.` and its absolute name share entries), u64 inode, i64 size, i64 mtime ns, i64 ctime ns,
+/// 32 hash bytes. Written to a temp file, fsynced and renamed.
 ///
 /// The loaded file stays one block of bytes with an open-addressing table of record offsets over it, so
 /// loading and dropping an index of 20,000 files allocates two buffers, not 20,000 strings. Lookups
@@ -38,6 +39,8 @@ final class StatIndex: @unchecked Sendable {
     }
 
     let file: String
+    /// The source directory as callers spell it, with a trailing `/`: stripped from the paths they pass.
+    private let prefix: [UInt8]
     /// The loaded index file (empty when there was none or it was damaged).
     private let loaded: [UInt8]
     /// Offsets of the records in `loaded`, by path hash (linear probing; -1 is empty; a power of two long).
@@ -50,7 +53,7 @@ final class StatIndex: @unchecked Sendable {
     private(set) var changed = false
     private(set) var hashed = 0
 
-    private static let magic = Array("SBSI1\n".utf8)
+    private static let magic = Array("SBSI2\n".utf8)
     /// Bytes of a record after its path: inode, size, mtime, ctime, hash.
     private static let tail = 8 * 4 + 32
 
@@ -59,7 +62,20 @@ final class StatIndex: @unchecked Sendable {
         let key = realpath(source, &resolved) != nil
             ? String(decoding: resolved.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self) : source
         file = directory + "/" + SHA256Hasher.digest(Array(key.utf8)).encoded
+        prefix = Array(source.utf8) + (source.hasSuffix("/") ? [] : [UInt8(ascii: "/")])
         (loaded, slots, writtenAt) = Self.load(file)
+    }
+
+    /// `path`'s bytes relative to the source directory (as given when it is outside it).
+    private func withRelative<R>(_ path: String, _ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var path = path
+        return path.withUTF8 { full in
+            let raw = UnsafeRawBufferPointer(full)
+            if raw.count > prefix.count, raw.starts(with: prefix) {
+                return body(UnsafeRawBufferPointer(rebasing: raw[prefix.count...]))
+            }
+            return body(raw)
+        }
     }
 
     static func nanoseconds(_ t: timespec) -> Int64 { Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec) }
@@ -121,15 +137,13 @@ final class StatIndex: @unchecked Sendable {
     /// The loaded entry for `path`, if any.
     private func loadedEntry(_ path: String) -> Entry? {
         guard !slots.isEmpty else { return nil }
-        var key = path
-        return key.withUTF8 { keyBytes in
+        return withRelative(path) { keyBytes in
             loaded.withUnsafeBytes { raw -> Entry? in
                 let mask = slots.count - 1
-                var slot = Int(truncatingIfNeeded: Self.pathHash(UnsafeRawBufferPointer(keyBytes))) & mask
+                var slot = Int(truncatingIfNeeded: Self.pathHash(keyBytes)) & mask
                 while slots[slot] >= 0 {
                     let (candidate, fields) = Self.record(raw, at: Int(slots[slot]))
-                    if candidate.count == keyBytes.count,
-                       candidate.elementsEqual(UnsafeRawBufferPointer(keyBytes)) {
+                    if candidate.count == keyBytes.count, candidate.elementsEqual(keyBytes) {
                         func int64(_ k: Int) -> Int64 {
                             Int64(littleEndian: raw.loadUnaligned(fromByteOffset: fields + 8 * k, as: Int64.self))
                         }
@@ -170,11 +184,12 @@ final class StatIndex: @unchecked Sendable {
     }
 
     /// `record` with the file's stat identity (an `Entry` whose hash is ignored).
-    func record(path key: String, identity: Entry, hash: [UInt8]) {
+    func record(path: String, identity: Entry, hash: [UInt8]) {
         var entry = identity
         entry.hash = hash
         hashed += 1
-        if loadedEntry(key) != entry || recorded[key].map({ $0 != entry }) == true {
+        let key = withRelative(path) { String(decoding: $0, as: UTF8.self) }
+        if loadedEntry(path) != entry || recorded[key].map({ $0 != entry }) == true {
             changed = true
         } else if entry.mtime >= writtenAt || entry.ctime >= writtenAt {
             changed = true  // rewrite so the entry stops being racy
