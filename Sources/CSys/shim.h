@@ -34,6 +34,12 @@ static inline void swiftbuild_tune_malloc(int arenas, int mmap_threshold) {
     mallopt(M_ARENA_MAX, arenas);
     mallopt(M_MMAP_THRESHOLD, mmap_threshold);
 }
+// glibc's memmem (a GNU extension, so not in Swift's Glibc module): vectorised, 4-18 GB/s here.
+void *memmem(const void *haystack, size_t haystack_len, const void *needle, size_t needle_len);
+static inline const void *swiftbuild_memmem(const void *haystack, size_t haystack_len, const void *needle,
+                                            size_t needle_len) {
+    return memmem(haystack, haystack_len, needle, needle_len);
+}
 // O_PATH and AT_EMPTY_PATH are only declared under _GNU_SOURCE; these are their Linux values on every architecture.
 static const int SWIFTBUILD_O_PATH = 010000000;
 static const int SWIFTBUILD_AT_EMPTY_PATH = 0x1000;

@@ -57,8 +57,9 @@ public struct LayerWriter: Sendable {
     }
 
     /// Archives everything under `root` (not `root` itself), in path order.
-    public func write(tree root: String, to sink: some LayerSink) throws -> LayerResult {
-        try run(sink) { emitter in
+    public func write(tree root: String, to sink: some LayerSink,
+                      observer: (any LayerContentObserver)? = nil) throws -> LayerResult {
+        try run(sink, observer: observer) { emitter in
             try TreeWalker(root: root, emitter: emitter).walk()
         }
     }
@@ -94,7 +95,7 @@ public struct LayerWriter: Sendable {
             throw LayerWriterError.duplicateEntry(String(decoding: items[i].0, as: UTF8.self))
         }
 
-        return try run(sink) { emitter in
+        return try run(sink, observer: observer) { emitter in
             var cPath: [UInt8] = []
             for (tarPath, entry) in items {
                 switch entry {
@@ -111,10 +112,8 @@ public struct LayerWriter: Sendable {
                         guard fstatat(AT_FDCWD, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
                             throw LayerWriterError.system(operation: "stat", path: source, errno: errno)
                         }
-                        if let observer, st.st_mode & Glibc.S_IFMT == Glibc.S_IFREG {
-                            emitter.tap = observer.willRead(source: source, stat: st)
-                        }
-                        defer { emitter.tap = nil }
+                        emitter.sourceStat = st
+                        defer { emitter.sourceStat = nil }
                         st.st_uid = m.uid
                         st.st_gid = m.gid
                         st.st_mode = (st.st_mode & Glibc.S_IFMT) | (m.permissions & 0o7777)
@@ -152,10 +151,12 @@ public struct LayerWriter: Sendable {
     }
 
     /// Builds the pipeline, lets `body` emit the entries, and closes the archive and the compressed stream.
-    private func run(_ sink: some LayerSink, _ body: (TarEntryEmitter) throws -> Void) throws -> LayerResult {
+    private func run(_ sink: some LayerSink, observer: (any LayerContentObserver)? = nil,
+                     _ body: (TarEntryEmitter) throws -> Void) throws -> LayerResult {
         try pipeline(sink) { stream in
             let emitter = TarEntryEmitter(stream: stream, sourceDateEpoch: sourceDateEpoch,
                                           subsecondMtimes: subsecondMtimes, owner: owner.map { ($0.uid, $0.gid) })
+            emitter.observer = observer
             try body(emitter)
             try emitter.finishArchive()
         }

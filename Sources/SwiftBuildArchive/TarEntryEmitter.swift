@@ -19,8 +19,11 @@ final class TarEntryEmitter {
     private let subsecondMtimes: Bool
     private let owner: (UInt32, UInt32)?
     private var firstLinks: [FileID: [UInt8]] = [:]
-    /// Gets the content of the next regular file `emit` reads (set per entry by the caller, then cleared).
-    var tap: (any LayerContentTap)?
+    /// Sees the content of every regular file `emit` reads.
+    var observer: (any LayerContentObserver)?
+    /// The stat of the file the next `emit` reads, as the observer should see it, when the caller changed the
+    /// one it passes (a `.copy` entry's owners, mode and time); set per entry, then cleared.
+    var sourceStat: stat?
     private var linkTarget = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
 
     init(stream: TarStream, sourceDateEpoch: Int64?, subsecondMtimes: Bool, owner: (UInt32, UInt32)?) {
@@ -68,6 +71,8 @@ final class TarEntryEmitter {
             try xattrs.load(fd: fd, path: String(cString: cPath))
             meta.size = Int64(st.st_size)
             try headers.write(meta, path: tarPath, linkTarget: nil, xattrs: xattrs, to: stream)
+            let tap = observer?.willRead(source: String(cString: cPath), path: String(decoding: tarPath, as: UTF8.self),
+                                         stat: sourceStat ?? st)
             try stream.appendFile(fd: fd, count: meta.size, path: String(cString: cPath), tap: tap)
             tap?.finish()
             try stream.appendZeros(TarHeaderWriter.padding(meta.size))

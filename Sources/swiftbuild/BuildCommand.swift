@@ -68,6 +68,10 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-cache"), help: "Do not use the cache when building the image.")
     var noCache = false
 
+    @Flag(name: .customLong("allow-secrets-in-layers"),
+          help: "Do not fail a step whose layer holds a --secret value, a secret-looking --build-arg value, registry credentials, a private key or an AWS access key.")
+    var allowSecretsInLayers = false
+
     @Option(name: .customLong("no-cache-filter"), help: "Do not use the cache for the named stage; repeatable.")
     var noCacheFilter: [String] = []
 
@@ -149,6 +153,7 @@ struct BuildCommand: AsyncParsableCommand {
         request.target = target
         request.tags = tags
         request.noCache = noCache
+        request.allowSecretsInLayers = allowSecretsInLayers
         request.noCacheFilter = noCacheFilter.map { $0.lowercased() }
         request.cacheTo = try cacheTo.map { try CacheExport.parse($0) }
         request.cacheFrom = try cacheFrom.map { try CacheExport.parseSource($0) }

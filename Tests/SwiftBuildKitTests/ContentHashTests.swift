@@ -43,7 +43,7 @@ import Glibc
             var st = stat()
             #expect(fstat(fd, &st) == 0)
             let recorder = ContentHashRecorder()
-            let tap = try #require(recorder.willRead(source: path, stat: st))
+            let tap = try #require(recorder.willRead(source: path, path: "f", stat: st))
             // Slices of 1 MiB + 3 bytes, so slices straddle the 64 MiB piece boundaries.
             var buffer = [UInt8](repeating: 0, count: (1 << 20) + 3)
             var offset: Int64 = 0

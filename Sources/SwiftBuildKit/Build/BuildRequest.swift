@@ -40,6 +40,10 @@ public struct BuildRequest: Sendable {
     /// The layer is the same either way; false forces the materialised path (for comparisons).
     public var streamsContextCopies: Bool = true
     public var pull: Bool = false
+    /// `--allow-secrets-in-layers`: do not check step layers for secrets (`SecretGuard`). By default a layer
+    /// that holds the value of a `--secret`, of a secret-looking `--build-arg`, docker registry credentials, a
+    /// private key or an AWS access key id fails its step.
+    public var allowSecretsInLayers: Bool = false
     /// How base images missing from the local store are pulled; nil: never (every FROM must be stored).
     public var registry: RegistryOptions? = RegistryOptions()
     /// `--cache-to`: where the build's cache records (and their layers) are written after the build.

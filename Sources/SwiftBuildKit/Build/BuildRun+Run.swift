@@ -234,6 +234,10 @@ extension BuildRun {
     }
 
     func secretValue(_ source: SecretSource, id: String) throws -> [UInt8] {
+        try Self.secretValue(source, id: id)
+    }
+
+    static func secretValue(_ source: SecretSource, id: String) throws -> [UInt8] {
         switch source {
         case .file(let path):
             guard let data = FileManager.default.contents(atPath: path) else {

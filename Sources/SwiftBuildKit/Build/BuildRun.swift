@@ -55,6 +55,8 @@ final class BuildRun: Sendable {
     let pendingLayers = Mutex<[Digest: (layer: CacheRecord.Layer, location: CacheLocation)]>([:])
     /// COPY steps written straight from the context into their layers.
     let streamedCopies = Atomic<Int>(0)
+    /// What step layers are checked for (nil with `--allow-secrets-in-layers`).
+    let secretGuard: SecretGuard?
 
     init(builder: Builder, request: BuildRequest, graph: BuildGraph, plan: StepPlan, context: BuildContext,
          fileName: String, platform: Platform, images: ImageResolver,
@@ -69,6 +71,17 @@ final class BuildRun: Sendable {
         self.images = images
         self.events = events
         checksums = try ContextChecksum(root: builder.root)
+        if request.allowSecretsInLayers {
+            secretGuard = nil
+        } else {
+            // Every secret given, used or not: one a step cannot read is harmless to look for. One that cannot
+            // be read at all fails only the step that mounts it.
+            var values: [String: [UInt8]] = [:]
+            for (id, source) in request.secrets {
+                if let value = try? Self.secretValue(source, id: id) { values[id] = value }
+            }
+            secretGuard = SecretGuard(secrets: values, buildArguments: request.buildArguments)
+        }
         let seconds = request.sourceDateEpoch ?? Int64(Date().timeIntervalSince1970)
         now = RFC3339.format(secondsSinceEpoch: seconds)
         var imported: [String: (record: CacheRecord, location: CacheLocation)] = [:]
@@ -479,10 +492,11 @@ final class BuildRun: Sendable {
                                                     request.sourceDateEpoch, builder.content)
         // A step that changed nothing still gets its (empty) layer, as in BuildKit, where every RUN, COPY, ADD
         // and WORKDIR is a layer of the image and a non-empty history entry.
+        let scanner = secretGuard.map(SecretScanner.init)
         let result = try await BlockingExecutor.shared.run {
             let entries = try fs.entries()
             let writer = try LayerWriter(compression: compression, level: level, sourceDateEpoch: epoch)
-            return try writer.write(entries: entries, from: fs.changes, into: content)
+            return try writer.write(entries: entries, from: fs.changes, into: content, observer: scanner)
         }
         let layer = LayerRef(result)
         // The overlay's upper directory already holds the layer in overlay form: keep it as the layer's snapshot
@@ -521,12 +535,17 @@ final class BuildRun: Sendable {
         let (now, ids) = (clock, owner)
         let (context, compression, level, epoch, content) = (self.context, request.compression, request.compressionLevel,
                                                             request.sourceDateEpoch, builder.content)
+        let scanner = secretGuard.map(SecretScanner.init)
         let result = try await BlockingExecutor.shared.run { () throws -> LayerResult? in
             let selection = try CopySelection(root: .context(context), excludes: transfer.excludes)
             guard let entries = try DirectCopy(request: copyRequest, selection: selection, lowers: lowers,
                                                owner: ids, now: now).plan() else { return nil }
             let writer = try LayerWriter(compression: compression, level: level, sourceDateEpoch: epoch)
-            return try writer.write(entries: entries, from: "/", into: content, observer: observer)
+            var observers: [any LayerContentObserver] = []
+            if let observer { observers.append(observer) }
+            if let scanner { observers.append(scanner) }
+            return try writer.write(entries: entries, from: "/", into: content,
+                                    observer: LayerContentObservers(observers))
         }
         guard let result else { return nil }
         streamedCopies.add(1, ordering: .relaxed)

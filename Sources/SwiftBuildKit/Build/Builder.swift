@@ -97,6 +97,9 @@ public final class Builder: Sendable {
 
         let plan = StepPlan(graph: graph, firstID: nextID.withLock { $0 })
         for step in plan.allSteps { events(.stepPlanned(step)) }
+        for warning in Self.sensitiveNameWarnings(graph: graph, source: source, fileName: fileName) {
+            events(.warning(warning))
+        }
 
         // Creating the run imports `--cache-from` records (files or a registry): blocking work.
         let run = try await BlockingExecutor.shared.run {
@@ -157,6 +160,39 @@ extension Builder {
     /// How many rounds of resolving and planning a build may take: each round resolves the images the last
     /// plan named and not yet resolved (bases first, then `--from` images), and plans again with them.
     static let planningRounds = 16
+
+    /// BuildKit's `SecretsUsedInArgOrEnv` check, as warnings: an ARG or ENV whose name says it holds sensitive
+    /// data (`SecretGuard.namesSensitiveData`), in the stages the build runs. `# check=skip=SecretsUsedInArgOrEnv`
+    /// (or `skip=all`) at the top of the Dockerfile turns it off.
+    static func sensitiveNameWarnings(graph: BuildGraph, source: [UInt8], fileName: String) -> [String] {
+        let rule = "SecretsUsedInArgOrEnv"
+        if let parsed = try? DockerfileParser().parse(bytes: source) {
+            for directive in parsed.directives where directive.name == .check {
+                for field in directive.value.split(separator: ";") {
+                    let parts = field.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                    guard parts.count == 2, parts[0].lowercased() == "skip" else { continue }
+                    let skipped = parts[1].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    if skipped.contains(where: { $0 == rule || $0.lowercased() == "all" }) { return [] }
+                }
+            }
+        }
+        var warnings: [String] = []
+        for node in graph.nodes {
+            for step in node.stage.steps {
+                let names: [(String, String)]
+                switch step.instruction {
+                case .env(let pairs): names = pairs.map { ("ENV", $0.key) }
+                case .arg(let declarations): names = declarations.map { ("ARG", $0.name) }
+                default: continue
+                }
+                for (instruction, name) in names where SecretGuard.namesSensitiveData(name) {
+                    warnings.append("\(rule): Do not use ARG or ENV instructions for sensitive data "
+                                    + "(\(instruction) \"\(name)\") (\(fileName):\(step.node.range.start.line))")
+                }
+            }
+        }
+        return warnings
+    }
 
     /// Dockerfile → typed stages → the graph of stages the target needs, expanded with the environments of
     /// the images the resolver resolved. Images are resolved in rounds until the plan names no new one; a

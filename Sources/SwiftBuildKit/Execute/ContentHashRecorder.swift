@@ -15,7 +15,7 @@ final class ContentHashRecorder: LayerContentObserver, @unchecked Sendable {
     /// What was read to the end, so far.
     var results: [ContextChecksum.Record.Hashed] { hashed.withLock { $0 } }
 
-    func willRead(source: String, stat st: stat) -> (any LayerContentTap)? {
+    func willRead(source: String, path: String, stat st: stat) -> (any LayerContentTap)? {
         Tap(size: Int64(st.st_size)) { hash in
             self.hashed.withLock { $0.append(.init(host: source, stat: st, hash: hash)) }
         }

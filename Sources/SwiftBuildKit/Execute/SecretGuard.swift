@@ -1,0 +1,276 @@
+import CSys
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+import SwiftBuildArchive
+
+/// What a layer must not contain: the secrets a build was given and the shapes of common credentials. Every
+/// layer a step writes is checked before it is committed (`SecretScanner`); a finding fails the step with the
+/// path and the kind of secret, never its value. `--allow-secrets-in-layers` turns the check off.
+public struct SecretGuard: Sendable {
+    /// A kind of secret, as the error names it.
+    public enum Kind: Sendable, Hashable, CustomStringConvertible {
+        /// The value of `--secret id=ID`.
+        case secretValue(id: String)
+        /// The value of `--build-arg NAME=…` whose name looks secret.
+        case buildArgument(name: String)
+        /// A docker `config.json` with registry credentials (`"auths"` with an `"auth"` value).
+        case dockerConfig
+        /// A PEM private key (`-----BEGIN … PRIVATE KEY-----`).
+        case privateKey
+        /// An AWS access key id (`AKIA` or `ASIA` and 16 more capitals or digits).
+        case awsAccessKey
+
+        public var description: String {
+            switch self {
+            case .secretValue(let id): return "the value of secret \"\(id)\""
+            case .buildArgument(let name): return "the value of build argument \(name)"
+            case .dockerConfig: return "docker config.json registry credentials"
+            case .privateKey: return "a private key"
+            case .awsAccessKey: return "an AWS access key id"
+            }
+        }
+    }
+
+    /// Literal values to find, with what they are.
+    let values: [(bytes: [UInt8], kind: Kind)]
+
+    /// Values shorter than this are not looked for: they would be found everywhere (`1`, `true`).
+    public static let minimumValueLength = 6
+
+    /// - Parameters:
+    ///   - secrets: the `--secret` values by id (a trailing newline is not part of what is looked for).
+    ///   - buildArguments: `--build-arg` values by name; those whose name looks secret are looked for.
+    public init(secrets: [String: [UInt8]], buildArguments: [String: String]) {
+        var values: [(bytes: [UInt8], kind: Kind)] = []
+        for (id, value) in secrets.sorted(by: { $0.key < $1.key }) {
+            var bytes = value
+            while let last = bytes.last, last == 0x0a || last == 0x0d { bytes.removeLast() }
+            if bytes.count >= Self.minimumValueLength { values.append((bytes, .secretValue(id: id))) }
+        }
+        for (name, value) in buildArguments.sorted(by: { $0.key < $1.key }) where Self.looksSecret(argument: name) {
+            let bytes = Array(value.utf8)
+            if bytes.count >= Self.minimumValueLength { values.append((bytes, .buildArgument(name: name))) }
+        }
+        self.values = values
+    }
+
+    /// A build argument whose name contains TOKEN, PASSWORD, SECRET or KEY (any case).
+    public static func looksSecret(argument name: String) -> Bool {
+        let upper = name.uppercased()
+        return ["TOKEN", "PASSWORD", "SECRET", "KEY"].contains { upper.contains($0) }
+    }
+
+    /// BuildKit's `SecretsUsedInArgOrEnv` rule: a word of the name (split at `_`) is a secret word, and no word
+    /// says it is not (`PUBLIC_KEY`, `PASSWORD_FILE`, `AUTH_VERSION`).
+    public static func namesSensitiveData(_ name: String) -> Bool {
+        let words = name.lowercased().split(separator: "_", omittingEmptySubsequences: false).map(String.init)
+        let deny: Set = ["apikey", "auth", "credential", "credentials", "key", "password", "pword", "passwd",
+                         "secret", "token"]
+        let allow: Set = ["public", "file", "version"]
+        return words.contains { deny.contains($0) } && !words.contains { allow.contains($0) }
+    }
+}
+
+/// A secret found in a layer: where, and what kind (never the value).
+public struct SecretFinding: Sendable, Hashable, CustomStringConvertible {
+    /// The path inside the image.
+    public var path: String
+    public var kind: SecretGuard.Kind
+
+    public var description: String { "/\(path) holds \(kind)" }
+}
+
+/// A layer that would have carried secrets; the layer was not stored.
+public struct SecretLeakError: Error, CustomStringConvertible {
+    public var findings: [SecretFinding]
+
+    public var description: String {
+        let shown = findings.prefix(10).map(\.description).joined(separator: "; ")
+        let more = findings.count > 10 ? " (and \(findings.count - 10) more)" : ""
+        return "the layer would contain secrets: \(shown)\(more). Use a secret mount (RUN --mount=type=secret) "
+            + "and keep the value out of the files the step leaves, or pass --allow-secrets-in-layers"
+    }
+}
+
+/// Checks every file of one layer as the layer writer reads it (`LayerContentObserver`), in one pass over
+/// each file's bytes with `memmem` per needle, across read boundaries. `layerWritten` throws
+/// `SecretLeakError` when anything was found, so the layer is never committed.
+final class SecretScanner: LayerContentObserver, @unchecked Sendable {
+    private let guardrail: SecretGuard
+    private let found = Mutex<[SecretFinding]>([])
+
+    init(_ guardrail: SecretGuard) { self.guardrail = guardrail }
+
+    var findings: [SecretFinding] { found.withLock { $0 } }
+
+    func willRead(source: String, path: String, stat: stat) -> (any LayerContentTap)? {
+        Tap(guardrail: guardrail) { kinds in
+            self.found.withLock { findings in
+                for kind in kinds { findings.append(SecretFinding(path: path, kind: kind)) }
+            }
+        }
+    }
+
+    func layerWritten() throws {
+        let findings = self.findings
+        if !findings.isEmpty { throw SecretLeakError(findings: findings) }
+    }
+
+    /// One file. Matches are checked in each read slice; the last `context` bytes of the previous slice are kept,
+    /// so a needle cut by a slice boundary, and what a pattern needs before or after its anchor, are still seen.
+    final class Tap: LayerContentTap {
+        private let guardrail: SecretGuard
+        private let report: ([SecretGuard.Kind]) -> Void
+        private var kinds: [SecretGuard.Kind] = []
+        private var carry: [UInt8] = []
+        /// The byte before `carry` in the file (nil when `carry` starts the file).
+        private var beforeCarry: UInt8?
+        private var sawAuths = false
+        private var sawAuthValue = false
+        /// Bytes kept across slices: the longest needle, and a pattern's look-behind and look-ahead.
+        private let context: Int
+
+        private static let privateKeyAnchor = Array("PRIVATE KEY-----".utf8)
+        private static let begin = Array("-----BEGIN".utf8)
+        private static let awsAnchors = [Array("AKIA".utf8), Array("ASIA".utf8)]
+        private static let auths = Array("\"auths\"".utf8)
+        private static let auth = Array("\"auth\"".utf8)
+        /// Look-behind of the private key anchor (`-----BEGIN ENCRYPTED `) and look-ahead of an AWS key or an
+        /// auth value.
+        private static let patternContext = 64
+
+        init(guardrail: SecretGuard, report: @escaping ([SecretGuard.Kind]) -> Void) {
+            self.guardrail = guardrail
+            self.report = report
+            // The seam holds the tail and as much of the next slice: anchors in the first `patternContext` bytes
+            // of a slice are judged there, with their look-behind; look-ahead needs 20 bytes more at most.
+            context = 2 * Self.patternContext + max(Self.privateKeyAnchor.count, guardrail.values.map(\.bytes.count).max() ?? 0)
+        }
+
+        func update(_ bytes: UnsafeRawBufferPointer) {
+            guard bytes.count > 0 else { return }
+            if !carry.isEmpty {
+                // The seam: the kept tail and the start of this slice, for matches that begin in the tail.
+                var seam = carry
+                seam.append(contentsOf: bytes.prefix(context))
+                let limit = carry.count + Self.patternContext
+                seam.withUnsafeBytes { scan($0, startsBefore: limit, previous: beforeCarry) }
+            }
+            scan(bytes, startsBefore: bytes.count, previous: carry.last)
+            // Keep the tail for the next seam, and the byte before it.
+            if bytes.count > context {
+                beforeCarry = bytes[bytes.count - context - 1]
+                carry = Array(bytes.suffix(context))
+            } else {
+                carry.append(contentsOf: bytes)
+                if carry.count > context {
+                    let drop = carry.count - context
+                    beforeCarry = carry[drop - 1]
+                    carry.removeFirst(drop)
+                }
+            }
+        }
+
+        func finish() {
+            carry.withUnsafeBytes { scan($0, startsBefore: $0.count, previous: beforeCarry, atEnd: true) }
+            if sawAuths && sawAuthValue { add(.dockerConfig) }
+            if !kinds.isEmpty { report(kinds) }
+        }
+
+        private func add(_ kind: SecretGuard.Kind) {
+            if !kinds.contains(kind) { kinds.append(kind) }
+        }
+
+        /// Finds every needle starting before `startsBefore` in `buffer`. A pattern whose look-ahead runs past
+        /// the buffer is judged on what there is (the next seam sees it whole).
+        /// `previous`: the file's byte before `buffer` (nil at the start of the file).
+        /// `atEnd`: `buffer` ends the file (else a pattern that needs the byte after the buffer is left to the
+        /// next seam).
+        private func scan(_ buffer: UnsafeRawBufferPointer, startsBefore limit: Int, previous: UInt8?,
+                          atEnd: Bool = false) {
+            for (value, kind) in guardrail.values where !kinds.contains(kind) {
+                if Self.find(value, in: buffer, before: limit) != nil { add(kind) }
+            }
+            if !kinds.contains(.privateKey) {
+                Self.forEach(Self.privateKeyAnchor, in: buffer, before: limit) { at in
+                    // `-----BEGIN` somewhere in the 40 bytes before the anchor (RSA, EC, OPENSSH, ENCRYPTED…).
+                    let from = max(0, at - 40)
+                    let before = UnsafeRawBufferPointer(rebasing: buffer[from..<at])
+                    if Self.find(Self.begin, in: before, before: before.count) != nil { add(.privateKey); return false }
+                    return true
+                }
+            }
+            if !kinds.contains(.awsAccessKey) {
+                for anchor in Self.awsAnchors {
+                    Self.forEach(anchor, in: buffer, before: limit) { at in
+                        if at + 20 == buffer.count && !atEnd { return true }  // the next seam decides
+                        if Self.isAWSKey(buffer, at: at, previous: previous) { add(.awsAccessKey); return false }
+                        return true
+                    }
+                }
+            }
+            if !sawAuths, Self.find(Self.auths, in: buffer, before: limit) != nil { sawAuths = true }
+            if sawAuths && !sawAuthValue {
+                Self.forEach(Self.auth, in: buffer, before: limit) { at in
+                    if Self.hasValue(buffer, after: at + Self.auth.count) { sawAuthValue = true; return false }
+                    return true
+                }
+            }
+        }
+
+        /// `AKIA…`: 20 capitals or digits in all, not inside a longer run of them.
+        private static func isAWSKey(_ b: UnsafeRawBufferPointer, at: Int, previous: UInt8?) -> Bool {
+            func keyByte(_ c: UInt8) -> Bool { (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) }
+            guard at + 20 <= b.count else { return false }
+            for i in (at + 4)..<(at + 20) where !keyByte(b[i]) { return false }
+            if let before = at > 0 ? b[at - 1] : previous, keyByte(before) { return false }
+            if at + 20 < b.count && keyByte(b[at + 20]) { return false }
+            return true
+        }
+
+        /// `"auth"` followed by `:` and a quoted, non-empty base64 value.
+        private static func hasValue(_ b: UnsafeRawBufferPointer, after start: Int) -> Bool {
+            var i = start
+            func skipSpace() { while i < b.count, [0x20, 0x09, 0x0a, 0x0d].contains(b[i]) { i += 1 } }
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: ":") else { return false }
+            i += 1
+            skipSpace()
+            guard i < b.count, b[i] == UInt8(ascii: "\"") else { return false }
+            i += 1
+            var n = 0
+            while i < b.count, b[i] != UInt8(ascii: "\"") {
+                let c = b[i]
+                let base64 = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)
+                    || c == UInt8(ascii: "+") || c == UInt8(ascii: "/") || c == UInt8(ascii: "=")
+                guard base64 else { return false }
+                n += 1
+                i += 1
+            }
+            return n >= 4
+        }
+
+        private static func find(_ needle: [UInt8], in buffer: UnsafeRawBufferPointer, before limit: Int) -> Int? {
+            var hit: Int?
+            forEach(needle, in: buffer, before: limit) { at in hit = at; return false }
+            return hit
+        }
+
+        /// Calls `body` with each start of `needle` in `buffer` below `limit`, until it returns false.
+        private static func forEach(_ needle: [UInt8], in buffer: UnsafeRawBufferPointer, before limit: Int,
+                                    _ body: (Int) -> Bool) {
+            guard let base = buffer.baseAddress, !needle.isEmpty else { return }
+            needle.withUnsafeBytes { n in
+                var offset = 0
+                while offset < min(limit, buffer.count) {
+                    guard let p = swiftbuild_memmem(base + offset, buffer.count - offset, n.baseAddress, n.count) else { return }
+                    let at = base.distance(to: p)
+                    guard at < limit, body(at) else { return }
+                    offset = at + 1
+                }
+            }
+        }
+    }
+}
