@@ -89,6 +89,15 @@ import SwiftBuildOCI
         let b = try clean.builder.images.resolve(try ImageReference(parsing: "crash:1"))
         #expect(a != nil)
         #expect(a?.digest == b?.digest)
+        if let a, let b, a.digest != b.digest {
+            // Which layers differ, for the record (a flaky mismatch was seen once under a full parallel run).
+            func diffIDs(_ h: BuildHarness, _ d: Descriptor) throws -> [String] {
+                let manifest: ImageManifest = try h.builder.images.document(d, what: "manifest")
+                let config: ImageConfig = try h.builder.images.document(manifest.config, what: "config")
+                return config.rootfs.diffIDs.map(\.description) + (config.history ?? []).map { "\($0.createdBy ?? "") @\($0.created ?? "")" }
+            }
+            Issue.record("crashed root: \(try diffIDs(h, a))\nclean root: \(try diffIDs(clean, b))")
+        }
         // Every blob in the crashed root is intact.
         #expect(try h.builder.content.verify(action: .report).isEmpty)
     }

@@ -20,7 +20,7 @@ import Glibc
         let scanner = SecretScanner(guardrail)
         var st = stat()
         st.st_mode = S_IFREG | 0o644
-        let tap = scanner.willRead(source: "/ctx/f", path: "app/f", stat: st)
+        let tap = scanner.willRead(source: "/ctx/f", path: "app/config.json", stat: st)
         let bytes = Array(content.utf8)
         var offset = 0
         while offset < bytes.count {
@@ -53,6 +53,16 @@ import Glibc
         for slice in [1, 3, 7, 16, 64, 1 << 20] {
             #expect(Set(Self.kinds(content, slice: slice)) == Set(expected), "\(content.prefix(40)) in slices of \(slice)")
         }
+    }
+
+    @Test func registryCredentialsOnlyInJSONFiles() {
+        let scanner = SecretScanner(Self.guardrail)
+        var st = stat()
+        st.st_mode = S_IFREG | 0o644
+        let tap = scanner.willRead(source: "/ctx/notes.txt", path: "notes.txt", stat: st)
+        Array("{\"auths\": {\"x\": {\"auth\": \"dXNlcjpwYXNz\"}}}".utf8).withUnsafeBytes { tap?.update($0) }
+        tap?.finish()
+        #expect(scanner.findings.isEmpty)
     }
 
     @Test func namesBuildKitCallsSensitive() {
