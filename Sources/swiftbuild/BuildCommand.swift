@@ -68,6 +68,10 @@ struct BuildCommand: AsyncParsableCommand {
     @Flag(name: .customLong("no-cache"), help: "Do not use the cache when building the image.")
     var noCache = false
 
+    @Flag(name: .customLong("explain"),
+          help: "For each step that misses the cache, print every part of its key that changed since the last build (every file, every variable), not just the one-line reason.")
+    var explain = false
+
     @Flag(name: .customLong("allow-secrets-in-layers"),
           help: "Do not fail a step whose layer holds a --secret value, a secret-looking --build-arg value, registry credentials, a private key or an AWS access key.")
     var allowSecretsInLayers = false
@@ -233,10 +237,10 @@ struct BuildCommand: AsyncParsableCommand {
         case "json": mode = .json
         case "plain": mode = .plain
         case "tty": mode = .tty
-        case "auto": mode = isatty(2) == 1 ? .tty : .plain
+        case "auto": mode = isatty(2) == 1 && !explain ? .tty : .plain  // --explain's lines need plain output
         default: throw CommandFailure("invalid --progress \"\(progress)\": use auto, plain, tty or json")
         }
-        let renderer = ProgressRenderer(mode: mode, showCacheKeys: debugCache) { text in
+        let renderer = ProgressRenderer(mode: mode, showCacheKeys: debugCache, explain: explain) { text in
             CommandOutput.standardError(text)
         }
         let quiet = self.quiet

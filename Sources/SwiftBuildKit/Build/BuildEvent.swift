@@ -10,6 +10,8 @@ public enum BuildEvent: Sendable, Equatable {
     case stepCacheKey(id: Int, key: CacheKey)
     /// The step's result came from the cache; nothing ran.
     case stepCached(id: Int, key: Digest)
+    /// The step will run: why its key found nothing, against the last build of the same step.
+    case stepCacheMiss(id: Int, explanation: CacheMissExplanation)
     /// Output of a RUN step (stdout and stderr interleaved), as it arrives.
     case stepOutput(id: Int, bytes: [UInt8])
     case stepFinished(id: Int, seconds: Double, key: Digest?, layerBytes: Int64?)

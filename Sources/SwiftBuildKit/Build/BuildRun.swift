@@ -57,6 +57,8 @@ final class BuildRun: Sendable {
     let streamedCopies = Atomic<Int>(0)
     /// What step layers are checked for (nil with `--allow-secrets-in-layers`).
     let secretGuard: SecretGuard?
+    /// This build's steps against the last build's, for the reason of each miss.
+    let explainer: CacheMissExplainer
 
     init(builder: Builder, request: BuildRequest, graph: BuildGraph, plan: StepPlan, context: BuildContext,
          fileName: String, platform: Platform, images: ImageResolver,
@@ -71,6 +73,10 @@ final class BuildRun: Sendable {
         self.images = images
         self.events = events
         checksums = try ContextChecksum(root: builder.root)
+        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let contextPath = realpath(context.directory, &resolved) != nil ? String(cString: resolved) : context.directory
+        explainer = CacheMissExplainer(root: builder.root, identity: [contextPath, fileName, request.target ?? "",
+                                                                      platform.description].joined(separator: "\u{0}"))
         if request.allowSecretsInLayers {
             secretGuard = nil
         } else {
@@ -148,7 +154,9 @@ final class BuildRun: Sendable {
                 throw error
             }
             guard let final = tasks[graph.target] else { throw BuildError("the target stage was not planned") }
-            return try await final.value
+            let state = try await final.value
+            explainer.save()
+            return state
         }
     }
 
@@ -309,6 +317,7 @@ final class BuildRun: Sendable {
                 let key = try cacheKey(step, state, node: node, stages: stages)
                 checksums.forgetRemembered()  // the stat index has them now
                 events(.stepCacheKey(id: stepID, key: key))
+                explainMiss(step, key: key, state: state, node: node, stepID: stepID, noCache: skipCache)
                 return try record(layer, key: key, family: family, step: step, state: &state)
             }
         }
@@ -316,15 +325,50 @@ final class BuildRun: Sendable {
         let key = try cacheKey(step, state, node: node, stages: stages)
         events(.stepCacheKey(id: stepID, key: key))
         if !skipCache, let record = try builder.cache.lookup(key) ?? importedRecord(key) {
+            let (remembered, listing) = rememberedStep(step, key: key, state: state, node: node)
+            explainer.record(remembered, listing: listing)
             usedRecords.withLock { $0[key.digest.description] = record }
             apply(record, to: &state, step: step)
             state.key = key.digest
             events(.stepCached(id: stepID, key: key.digest))
             return .cached
         }
+        explainMiss(step, key: key, state: state, node: node, stepID: stepID, noCache: skipCache)
 
         let layer = try await execute(step, state: state, node: node, stages: stages, stepID: stepID)
         return try record(layer, key: key, family: family, step: step, state: &state)
+    }
+
+    /// The step as the explainer remembers it: stage, position, text, base, key parts, and the files of a
+    /// context COPY.
+    func rememberedStep(_ step: ResolvedStep, key: CacheKey, state: StageState,
+                        node: BuildGraph.Node) -> (CacheMissExplainer.Step, [ContextChecksum.Listed]?) {
+        var listing: [ContextChecksum.Listed]?
+        var listingName: String?
+        if let sources = key.parts.first(where: { $0.name == "sources" }), let digest = try? Digest(parsing: sources.value),
+           let listed = checksums.listing(for: digest) {
+            listing = listed
+            listingName = digest.encoded
+        }
+        let base: String
+        switch node.base {
+        case .scratch: base = "scratch"
+        case .stage(let index): base = "stage \(graph.node(index)?.stage.stage.name ?? String(index))"
+        case .image(let name): base = (try? images.image(name)).map { "\(name)@\($0.manifestDescriptor.digest)" } ?? name
+        }
+        return (CacheMissExplainer.Step(stage: node.stage.stage.name ?? String(node.stage.stage.index),
+                                        position: (node.stage.steps.firstIndex(of: step) ?? 0) + 1,
+                                        text: StepPlan.firstLine(step.node.original), base: base,
+                                        parts: key.parts.map(CacheMissExplainer.remembered), listing: listingName),
+                listing)
+    }
+
+    /// Says why a step that runs missed (`stepCacheMiss`), and remembers it for the next build.
+    func explainMiss(_ step: ResolvedStep, key: CacheKey, state: StageState, node: BuildGraph.Node, stepID: Int,
+                     noCache: Bool) {
+        let (remembered, listing) = rememberedStep(step, key: key, state: state, node: node)
+        explainer.record(remembered, listing: listing)
+        events(.stepCacheMiss(id: stepID, explanation: explainer.explain(remembered, noCache: noCache)))
     }
 
     /// Stores the result of a step that ran and applies it to the stage.

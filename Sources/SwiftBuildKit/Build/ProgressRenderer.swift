@@ -12,8 +12,11 @@ public final class ProgressRenderer: Sendable {
 
     private let state: Mutex<RendererState>
 
-    public init(mode: Mode, showCacheKeys: Bool = false, write: @escaping @Sendable (String) -> Void) {
-        state = Mutex(RendererState(mode: mode, showCacheKeys: showCacheKeys, write: write))
+    /// - Parameter explain: print every changed part of a missed step's key (`--explain`), every file
+    ///   included, not just the one-line reason.
+    public init(mode: Mode, showCacheKeys: Bool = false, explain: Bool = false,
+                write: @escaping @Sendable (String) -> Void) {
+        state = Mutex(RendererState(mode: mode, showCacheKeys: showCacheKeys, explain: explain, write: write))
     }
 
     public func handle(_ event: BuildEvent) {
@@ -26,13 +29,15 @@ private final class RendererState {
     private let mode: ProgressRenderer.Mode
     private let write: @Sendable (String) -> Void
     private let showCacheKeys: Bool
+    private let explain: Bool
     private var steps: [Int: BuildEvent.Step] = [:]
     /// Partial last line of each step's output.
     private var pending: [Int: [UInt8]] = [:]
 
-    init(mode: ProgressRenderer.Mode, showCacheKeys: Bool, write: @escaping @Sendable (String) -> Void) {
+    init(mode: ProgressRenderer.Mode, showCacheKeys: Bool, explain: Bool, write: @escaping @Sendable (String) -> Void) {
         self.mode = mode
         self.showCacheKeys = showCacheKeys
+        self.explain = explain
         self.write = write
     }
 
@@ -58,6 +63,14 @@ private final class RendererState {
             for part in key.parts { write("#\(id)   \(part.name): \(part.value)\n") }
         case .stepCached(let id, _):
             write("#\(id) CACHED\n")
+        case .stepCacheMiss(let id, let explanation):
+            write("#\(id) MISS \(explanation.reason)\n")
+            guard explain else { return }
+            for part in explanation.details {
+                let before = part.before.isEmpty ? "(none)" : part.before
+                let after = part.after.isEmpty ? "(none)" : part.after
+                write("#\(id)   \(part.name): \(before) -> \(after)\n".replacingOccurrences(of: "\n#", with: "\n#"))
+            }
         case .stepOutput(let id, let bytes):
             var buffer = pending[id, default: []] + bytes
             while let nl = buffer.firstIndex(of: 0x0A) {
@@ -97,7 +110,7 @@ private final class RendererState {
             states[step.id] = .waiting
         case .stepStarted(let id):
             states[id] = .running(.now)
-        case .stepCacheKey:
+        case .stepCacheKey, .stepCacheMiss:
             return
         case .stepCached(let id, _):
             states[id] = .cached
@@ -169,6 +182,10 @@ private final class RendererState {
                       "parts": key.parts.map { ["name": $0.name, "value": $0.value] }]
         case .stepCached(let id, let key):
             object = ["event": "cached", "step": id, "cache_key": key.description]
+        case .stepCacheMiss(let id, let explanation):
+            let parts = explain ? explanation.details : explanation.parts
+            object = ["event": "cache_miss", "step": id, "reason": explanation.reason,
+                      "parts": parts.map { ["name": $0.name, "before": $0.before, "after": $0.after] }]
         case .stepOutput(let id, let bytes):
             object = ["event": "output", "step": id, "data": String(decoding: bytes, as: UTF8.self)]
         case .stepFinished(let id, let seconds, let key, let bytes):

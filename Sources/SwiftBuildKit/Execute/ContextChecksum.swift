@@ -21,6 +21,23 @@ public final class ContextChecksum: Sendable {
     /// Content hashes taken from bytes read for another purpose in this build (a layer written before its key,
     /// `ContentHashRecorder`), by host path; used when the stat index cannot vouch and the stat still matches.
     private let remembered = Mutex<[String: Record.Hashed]>([:])
+    /// What each checksum of this build covered, by checksum: every entry's path and a fingerprint of its
+    /// record, so a later build can say which files changed (`CacheMissExplainer`).
+    private let listings = Mutex<[Digest: [Listed]]>([:])
+
+    /// One entry of a checksum: its path relative to the source root as the match named it, and an FNV-1a
+    /// fingerprint of its record (type, mode, owners, content hash or link target).
+    public struct Listed: Sendable, Equatable {
+        /// The source as the COPY named it, and the entry below it (empty for the source itself): kept apart,
+        /// so listing an entry allocates nothing.
+        var source: String
+        var relative: String
+        public var fingerprint: UInt64
+        public var path: String { relative.isEmpty ? source : source + "/" + relative }
+    }
+
+    /// The entries the checksum `digest` covered, if this build computed it.
+    func listing(for digest: Digest) -> [Listed]? { listings.withLock { $0[digest] } }
 
     /// - Parameter root: the swiftbuild root.
     public init(root: String) throws(CopyError) {
@@ -53,15 +70,19 @@ public final class ContextChecksum: Sendable {
         let hasher = RecordHasher()
         let remembered = self.remembered.withLock { $0 }
         var hashedHere: [Record.Hashed] = []
+        var listed: [Listed] = []
+        var prefix = ""
         func add(_ record: Record) {
             hasher.append(bytes: record.bytes)
             if let hashed = record.hashedHere { hashedHere.append(hashed) }
+            listed.append(Listed(source: prefix, relative: record.relative, fingerprint: record.fingerprint))
         }
         for (n, pattern) in sources.enumerated() {
             field(hasher, "source \(n)")
             for match in try selection.matches(pattern) {
                 field(hasher, "match")
                 field(hasher, match.path)
+                prefix = match.path
                 let host = RootedPath.host(match.resolved, in: selection.directory)
                 add(try Record(relative: "", host: host, st: match.stat, resetOwners: resetOwners, index: index,
                                remembered: remembered))
@@ -83,13 +104,22 @@ public final class ContextChecksum: Sendable {
         }
         index.reserve(hashedHere.count)
         for hashed in hashedHere { index.record(path: hashed.host, identity: hashed.identity, hash: hashed.hash) }
-        return (hasher.finalize(), hashedHere.count)
+        let digest = hasher.finalize()
+        listings.withLock { $0[digest] = listed }
+        return (digest, hashedHere.count)
     }
 
     /// One node's bytes of the checksum stream: its relative path (length-prefixed), type, permission bits,
     /// owners, then the content hash of a file, the target of a link or the device numbers.
     struct Record: Sendable {
         var bytes: [UInt8]
+        var relative: String
+        /// FNV-1a of `bytes`.
+        var fingerprint: UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            return h
+        }
         /// A file hashed here (the index could not vouch for it): to be recorded in the index.
         var hashedHere: Hashed?
 
@@ -106,6 +136,7 @@ public final class ContextChecksum: Sendable {
         init(relative: String, host: String, st: stat, resetOwners: Bool, index: StatIndex,
              remembered: [String: Hashed] = [:]) throws(CopyError) {
             hashedHere = nil
+            self.relative = relative
             bytes = []
             bytes.reserveCapacity(relative.utf8.count + 56)
             let type = st.st_mode & S_IFMT
