@@ -37,7 +37,7 @@ import SwiftBuildOCI
         #expect(h2.contents(rootfs + "/artifact") == "compiled\n")
         #expect(h2.contents(rootfs + "/run.txt") == "run\n")
         // Only the final image's layers were fetched: the builder stage's layer (all its steps hit) was not.
-        let records = try #require(try CacheExchange(content: h2.builder.content, registry: nil).load(.local(dir)))
+        let records = try #require(try CacheExchange(content: h2.builder.content, registry: nil).load(.local(dir))).records
         let finalLayers = Set(try h2.builder.images.image(rebuilt.manifest).layers.map(\.digest))
         let others = records.values.compactMap { $0.layer?.digest }
             .filter { !finalLayers.contains($0) }

@@ -4,6 +4,7 @@ import Synchronization
 import Glibc
 #endif
 import SwiftBuildDockerfile
+import SwiftBuildArchive
 import SwiftBuildOCI
 
 extension BuildRun {
@@ -187,12 +188,18 @@ extension BuildRun {
     func cacheMountDirectory(id: String, sharing: Mount.Sharing, mode: UInt32?, uid: Int?,
                              gid: Int?) throws -> (String, Int32?) {
         let base = builder.root + "/cache-mounts/" + SHA256Hasher.digest(Array(id.utf8)).encoded
+        usedCacheMounts.withLock { $0[id] = base }
         func prepare(_ path: String) throws {
             if !FileManager.default.fileExists(atPath: path) {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-                _ = chmod(path, mode_t(mode ?? 0o755))
-                _ = chown(path, uid_t(uid ?? 0), gid_t(gid ?? 0))
+                if path == base, let (layer, location) = importedMounts[id] {
+                    try importMount(id: id, layer: layer, from: location, into: path)
+                } else {
+                    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                    _ = chmod(path, mode_t(mode ?? 0o755))
+                    _ = chown(path, uid_t(uid ?? 0), gid_t(gid ?? 0))
+                }
             }
+            _ = utimensat(AT_FDCWD, path, nil, 0)  // last use, for the export's most-recent-first order
         }
         /// The lock's descriptor; nil when another build holds it and `wait` is false. Waiting polls, so a
         /// cancelled build stops waiting.
@@ -231,6 +238,65 @@ extension BuildRun {
             }
             throw BuildError("cache mount \(id): too many private copies in use")
         }
+    }
+
+    /// Unpacks a cache mount's imported contents into `path` (a new directory): fetched and verified like a
+    /// layer, extracted into a temp directory with the diff ID checked, then renamed into place, so a
+    /// concurrent build sees the whole mount or none.
+    func importMount(id: String, layer: CacheRecord.Layer, from location: CacheLocation, into path: String) throws {
+        let exchange = CacheExchange(content: builder.content, registry: request.registry)
+        try exchange.fetch(layer, from: location)
+        let temp = path + ".import-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: temp, withIntermediateDirectories: true)
+        do {
+            try SnapshotStore.extractVerified(blob: builder.content.path(for: layer.digest), layer: layer.digest,
+                                              diffID: layer.diffID, into: temp)
+        } catch {
+            try? FileManager.default.removeItem(atPath: temp)
+            throw BuildError("cache mount \(id): importing its contents: \(error)", cause: error)
+        }
+        if rename(temp, path) != 0 {
+            try? FileManager.default.removeItem(atPath: temp)  // another build made it first
+        }
+    }
+
+    /// The contents of the cache mounts this build used, as layers in the content store, most recently used
+    /// first up to `limit` bytes (before compression); the rest are left out with a warning.
+    func cacheMountLayers(limit: Int64) throws -> [String: CacheRecord.Layer] {
+        let used = usedCacheMounts.withLock { $0 }
+        var mounts: [(id: String, path: String, used: Int64, size: Int64)] = []
+        for (id, path) in used {
+            var st = stat()
+            guard lstat(path, &st) == 0 else { continue }
+            mounts.append((id, path, Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                           Self.treeSize(path)))
+        }
+        mounts.sort { ($0.used, $1.id) > ($1.used, $0.id) }
+        var total: Int64 = 0
+        var out: [String: CacheRecord.Layer] = [:]
+        for mount in mounts {
+            guard total + mount.size <= limit else {
+                events(.warning("cache mount \(mount.id) (\(mount.size) bytes) not exported: over cache-mounts-max (\(limit) bytes)"))
+                continue
+            }
+            total += mount.size
+            let writer = try LayerWriter(compression: .gzip)
+            let result = try writer.write(tree: mount.path, into: builder.content)
+            out[mount.id] = CacheRecord.Layer(digest: result.digest, diffID: result.diffID, size: result.size,
+                                              mediaType: MediaType(rawValue: result.mediaType))
+        }
+        return out
+    }
+
+    /// Bytes of the regular files below `path`.
+    static func treeSize(_ path: String) -> Int64 {
+        var total: Int64 = 0
+        let enumerator = FileManager.default.enumerator(atPath: path)
+        while let name = enumerator?.nextObject() as? String {
+            var st = stat()
+            if lstat(path + "/" + name, &st) == 0 && st.st_mode & S_IFMT == S_IFREG { total += Int64(st.st_size) }
+        }
+        return total
     }
 
     func secretValue(_ source: SecretSource, id: String) throws -> [UInt8] {

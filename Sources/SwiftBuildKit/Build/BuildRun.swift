@@ -48,6 +48,11 @@ final class BuildRun: Sendable {
     let checksums: ContextChecksum
     /// Records imported by `--cache-from`, by key, with where each came from.
     let imported: [String: (record: CacheRecord, location: CacheLocation)]
+    /// Cache-mount contents a `--cache-from` holds, by mount id: unpacked into a mount the first time a step
+    /// uses it on this machine.
+    let importedMounts: [String: (layer: CacheRecord.Layer, location: CacheLocation)]
+    /// The cache-mount directories this build used, by id (for `--cache-to …,cache-mounts=true`).
+    let usedCacheMounts = Mutex<[String: String]>([:])
     /// Every record this build used or produced (for `--cache-to`), by key.
     let usedRecords = Mutex<[String: CacheRecord]>([:])
     /// Layers of imported records that hit, not fetched yet (by layer digest): fetched only when a step
@@ -91,20 +96,25 @@ final class BuildRun: Sendable {
         let seconds = request.sourceDateEpoch ?? Int64(Date().timeIntervalSince1970)
         now = RFC3339.format(secondsSinceEpoch: seconds)
         var imported: [String: (record: CacheRecord, location: CacheLocation)] = [:]
+        var importedMounts: [String: (layer: CacheRecord.Layer, location: CacheLocation)] = [:]
         let exchange = CacheExchange(content: builder.content, registry: request.registry)
         for location in request.cacheFrom {
-            guard let records = try exchange.load(location) else {
+            guard let contents = try exchange.load(location) else {
                 switch location {
                 case .local(let directory): events(.warning("cache import from \(directory): no cache there (no index.json); ignored"))
                 case .registry(let name): events(.warning("cache import from \(name): not found; ignored"))
                 }
                 continue
             }
-            for (key, record) in records where imported[key] == nil {
+            for (key, record) in contents.records where imported[key] == nil {
                 imported[key] = (record, location)
+            }
+            for (id, layer) in contents.mounts where importedMounts[id] == nil {
+                importedMounts[id] = (layer, location)
             }
         }
         self.imported = imported
+        self.importedMounts = importedMounts
     }
 
     /// A record from `--cache-from` for a key missing locally. It is stored locally at once (a local record

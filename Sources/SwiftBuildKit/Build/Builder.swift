@@ -144,7 +144,8 @@ public final class Builder: Sendable {
                     // min: the records whose layer is in the final image (and steps that changed nothing).
                     let records = target.mode == .max ? all : all.filter { $0.value.layer.map { finalLayers.contains($0.digest) } ?? true }
                     try run.ensureLayers(records.values.compactMap { $0.layer?.digest })
-                    try exchange.export(records, to: target.location)
+                    let mounts = target.cacheMounts ? try run.cacheMountLayers(limit: target.cacheMountsMax) : [:]
+                    try exchange.export(records, mounts: mounts, to: target.location)
                 }
             }
             return written

@@ -8,8 +8,9 @@ struct CacheExchange: Sendable {
 
     // MARK: Export
 
-    func export(_ records: [String: CacheRecord], to location: CacheLocation) throws {
-        let (manifest, config, layers) = try CacheFormat.encode(records)
+    func export(_ records: [String: CacheRecord], mounts: [String: CacheRecord.Layer] = [:],
+                to location: CacheLocation) throws {
+        let (manifest, config, layers) = try CacheFormat.encode(records, mounts: mounts)
         switch location {
         case .local(let directory): try exportLocal(directory, manifest: manifest, config: config, layers: layers)
         case .registry(let name): try exportRegistry(name, manifest: manifest, config: config, layers: layers)
@@ -86,9 +87,9 @@ struct CacheExchange: Sendable {
 
     // MARK: Import
 
-    /// The records of a cache; nil when there is no cache there (no `index.json`, or the registry does not
+    /// The records (and cache-mount contents) of a cache; nil when there is no cache there (no `index.json`, or the registry does not
     /// know the reference); an error when it is there but unreadable or corrupt.
-    func load(_ location: CacheLocation) throws -> [String: CacheRecord]? {
+    func load(_ location: CacheLocation) throws -> CacheFormat.Contents? {
         switch location {
         case .local(let directory):
             let indexPath = directory + "/index.json"

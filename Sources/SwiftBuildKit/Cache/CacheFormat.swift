@@ -13,8 +13,20 @@ enum CacheFormat {
             var key: String
             var record: CacheRecord
         }
+        /// A `RUN --mount=type=cache` directory's contents, by mount id (`cache-mounts=true`).
+        struct Mount: Codable, Sendable {
+            var id: String
+            var layer: CacheRecord.Layer
+        }
         var version: Int
         var records: [Entry]
+        var mounts: [Mount]?
+    }
+
+    /// What a cache holds: step records by key, and cache-mount contents by id.
+    struct Contents: Sendable {
+        var records: [String: CacheRecord]
+        var mounts: [String: CacheRecord.Layer]
     }
 
     struct Manifest: Codable {
@@ -32,13 +44,16 @@ enum CacheFormat {
     }
 
     /// The manifest and config bytes for `records`.
-    static func encode(_ records: [String: CacheRecord]) throws -> (manifest: [UInt8], config: [UInt8], layers: [Descriptor]) {
+    static func encode(_ records: [String: CacheRecord], mounts: [String: CacheRecord.Layer] = [:]) throws
+        -> (manifest: [UInt8], config: [UInt8], layers: [Descriptor]) {
         let entries = records.keys.sorted().compactMap { key in records[key].map { Config.Entry(key: key, record: $0) } }
-        let config = try CanonicalJSON.encode(Config(version: 1, records: entries))
+        let mountEntries = mounts.keys.sorted().compactMap { id in mounts[id].map { Config.Mount(id: id, layer: $0) } }
+        let config = try CanonicalJSON.encode(Config(version: 1, records: entries,
+                                                     mounts: mountEntries.isEmpty ? nil : mountEntries))
         var seen: Set<Digest> = []
         var layers: [Descriptor] = []
-        for entry in entries {
-            guard let layer = entry.record.layer, seen.insert(layer.digest).inserted else { continue }
+        for layer in entries.compactMap(\.record.layer) + mountEntries.map(\.layer) {
+            guard seen.insert(layer.digest).inserted else { continue }
             layers.append(layer.descriptor)
         }
         let manifest = Manifest(schemaVersion: 2, mediaType: MediaType.ociManifest.rawValue, artifactType: artifactType,
@@ -50,7 +65,7 @@ enum CacheFormat {
 
     /// The records of a manifest whose bytes were verified; `config` reads the config blob.
     static func decode(manifest bytes: [UInt8], what: String,
-                       config: (Descriptor) throws -> [UInt8]) throws -> [String: CacheRecord] {
+                       config: (Descriptor) throws -> [UInt8]) throws -> Contents {
         let manifest: Manifest
         do { manifest = try CanonicalJSON.decode(Manifest.self, from: bytes) } catch {
             throw BuildError("cache \(what): not a cache manifest: \(error)")
@@ -68,6 +83,8 @@ enum CacheFormat {
         }
         var records: [String: CacheRecord] = [:]
         for entry in decoded.records { records[entry.key] = entry.record }
-        return records
+        var mounts: [String: CacheRecord.Layer] = [:]
+        for mount in decoded.mounts ?? [] { mounts[mount.id] = mount.layer }
+        return Contents(records: records, mounts: mounts)
     }
 }
