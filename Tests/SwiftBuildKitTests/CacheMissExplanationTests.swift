@@ -48,6 +48,24 @@ import Glibc
 
         _ = try await h.build(dockerfile) { $0.noCache = true }
         #expect(Self.misses(h)["COPY app /app"]?.reason == "the cache was not used (--no-cache)")
+
+        // Another Dockerfile name over the same steps: it hits everything, and still remembers them, so its
+        // next miss is explained.
+        try h.write("Other.Dockerfile", dockerfile)
+        let other = { try await h.build(dockerfile) { $0.dockerfilePath = h.context + "/Other.Dockerfile" } }
+        _ = try await other()
+        #expect(Self.misses(h).isEmpty)
+        try h.write("app/m3.py", "print('other')\n")
+        _ = try await other()
+        #expect(Self.misses(h)["COPY app /app"]?.reason == "files changed: app/m3.py")
+        // Back to the content the first Dockerfile last built: the other one hits the first one's records, and
+        // that hit is its last build of the step, so the next change is explained against it.
+        try h.write("app/m3.py", "print(6)\n")
+        _ = try await other()
+        #expect(Self.misses(h).isEmpty)
+        try h.write("app/m4.py", "print('four')\n")
+        _ = try await other()
+        #expect(Self.misses(h)["COPY app /app"]?.reason == "files changed: app/m4.py")
     }
 
     @Test func aChangedBaseImageAndInstructionAreNamed() async throws {

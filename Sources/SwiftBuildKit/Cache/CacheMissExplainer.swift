@@ -32,7 +32,8 @@ public struct CacheMissExplanation: Sendable, Equatable {
 /// text, else by stage and position. Values of variables whose names look secret are kept and shown only as a
 /// fingerprint. `steps.json` lists the steps; each context COPY's files are in `<checksum>.files` (one
 /// `FINGERPRINT PATH` line each), written once per checksum and read only to explain a miss of that COPY, so a
-/// one-file change reads and writes only what changed. Written after a build in which a step missed.
+/// one-file change reads and writes only what changed. Written after every build whose steps differ from the
+/// remembered ones (a build that only hit may have hit records another build made).
 final class CacheMissExplainer: Sendable {
     /// A step as remembered.
     struct Step: Sendable {
@@ -66,11 +67,20 @@ final class CacheMissExplainer: Sendable {
         if let name = step.listing, let listing { listings.withLock { $0[name] = listing } }
     }
 
-    /// Writes this build's steps if one of them missed, the listings not written yet, and drops the listings
-    /// no step refers to any more.
+    /// Writes this build's steps unless they are the ones remembered, the listings not written yet, and drops
+    /// the listings no step refers to any more.
     func save() {
-        guard missed.load(ordering: .relaxed) else { return }
         let steps = current.withLock { $0 }.sorted { ($0.stage, $0.position) < ($1.stage, $1.position) }
+        // A build that only hit may still differ from what is remembered (it hit records another build made):
+        // then it is the last build of these steps, and it is remembered.
+        if !missed.load(ordering: .relaxed) {
+            let earlier = loadPrevious()
+            let same = earlier.count == steps.count && zip(earlier, steps).allSatisfy { a, b in
+                (a.stage, a.position, a.text, a.base, a.listing) == (b.stage, b.position, b.text, b.base, b.listing)
+                    && a.parts.map(\.name) == b.parts.map(\.name) && a.parts.map(\.value) == b.parts.map(\.value)
+            }
+            if same { return }
+        }
         let objects: [[String: Any]] = steps.map { step in
             var object: [String: Any] = ["stage": step.stage, "position": step.position, "text": step.text,
                                          "base": step.base, "parts": step.parts.map { [$0.name, $0.value] }]
