@@ -335,7 +335,7 @@ final class BuildRun: Sendable {
         let key = try cacheKey(step, state, node: node, stages: stages)
         events(.stepCacheKey(id: stepID, key: key))
         if !skipCache, let record = try builder.cache.lookup(key) ?? importedRecord(key) {
-            let (remembered, listing) = rememberedStep(step, key: key, state: state, node: node)
+            let (remembered, listing) = rememberedStep(step, key: key, state: state, node: node, missed: false)
             explainer.record(remembered, listing: listing)
             usedRecords.withLock { $0[key.digest.description] = record }
             apply(record, to: &state, step: step)
@@ -351,13 +351,32 @@ final class BuildRun: Sendable {
 
     /// The step as the explainer remembers it: stage, position, text, base, key parts, and the files of a
     /// context COPY.
-    func rememberedStep(_ step: ResolvedStep, key: CacheKey, state: StageState,
-                        node: BuildGraph.Node) -> (CacheMissExplainer.Step, [ContextChecksum.Listed]?) {
+    func rememberedStep(_ step: ResolvedStep, key: CacheKey, state: StageState, node: BuildGraph.Node,
+                        missed: Bool) -> (CacheMissExplainer.Step, [ContextChecksum.Listed]?) {
+        // A context COPY's files: listed (a second walk, over the stat index) when the step missed or its
+        // listing was never kept.
         var listing: [ContextChecksum.Listed]?
         var listingName: String?
-        if let sources = key.parts.first(where: { $0.name == "sources" }), let digest = try? Digest(parsing: sources.value),
-           let listed = checksums.listing(for: digest) {
-            listing = listed
+        if let sources = key.parts.first(where: { $0.name == "sources" }), let digest = try? Digest(parsing: sources.value) {
+            var transfer: Instruction.Transfer?
+            switch step.instruction {
+            case .copy(let copy) where copy.from == nil || request.buildContexts[copy.from!.lowercased()] != nil:
+                transfer = copy.transfer
+            case .add(let add): transfer = add.transfer
+            default: break
+            }
+            if let transfer, missed || !explainer.hasListing(digest.encoded) {
+                var root = CopySourceRoot.context(context)
+                if case .copy(let copy) = step.instruction, let from = copy.from,
+                   case .directory(let path) = request.buildContexts[from.lowercased()] {
+                    root = .directory(path)
+                }
+                let paths = transfer.sources.filter { !$0.hasPrefix("<<") && !Self.isURL($0) }
+                if let (again, listed) = try? checksums.listing(source: root, sources: paths, excludes: transfer.excludes),
+                   again == digest {
+                    listing = listed
+                }
+            }
             listingName = digest.encoded
         }
         let base: String
@@ -376,7 +395,7 @@ final class BuildRun: Sendable {
     /// Says why a step that runs missed (`stepCacheMiss`), and remembers it for the next build.
     func explainMiss(_ step: ResolvedStep, key: CacheKey, state: StageState, node: BuildGraph.Node, stepID: Int,
                      noCache: Bool) {
-        let (remembered, listing) = rememberedStep(step, key: key, state: state, node: node)
+        let (remembered, listing) = rememberedStep(step, key: key, state: state, node: node, missed: true)
         explainer.record(remembered, listing: listing)
         events(.stepCacheMiss(id: stepID, explanation: explainer.explain(remembered, noCache: noCache)))
     }

@@ -60,6 +60,9 @@ final class CacheMissExplainer: Sendable {
         directory = root + "/cache/explain/" + SHA256Hasher.digest(Array(identity.utf8)).encoded
     }
 
+    /// Whether the listing of checksum `name` is kept already (a step that hits needs none then).
+    func hasListing(_ name: String) -> Bool { access(directory + "/" + name + ".files", F_OK) == 0 }
+
     /// Records a step of this build (hit or miss), for the next build's explanations, with the listing of
     /// its checksum when it has one.
     func record(_ step: Step, listing: [ContextChecksum.Listed]?) {

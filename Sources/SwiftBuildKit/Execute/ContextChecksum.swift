@@ -21,9 +21,6 @@ public final class ContextChecksum: Sendable {
     /// Content hashes taken from bytes read for another purpose in this build (a layer written before its key,
     /// `ContentHashRecorder`), by host path; used when the stat index cannot vouch and the stat still matches.
     private let remembered = Mutex<[String: Record.Hashed]>([:])
-    /// What each checksum of this build covered, by checksum: every entry's path and a fingerprint of its
-    /// record, so a later build can say which files changed (`CacheMissExplainer`).
-    private let listings = Mutex<[Digest: [Listed]]>([:])
 
     /// One entry of a checksum: its path relative to the source root as the match named it, and an FNV-1a
     /// fingerprint of its record (type, mode, owners, content hash or link target).
@@ -36,8 +33,13 @@ public final class ContextChecksum: Sendable {
         public var path: String { relative.isEmpty ? source : source + "/" + relative }
     }
 
-    /// The entries the checksum `digest` covered, if this build computed it.
-    func listing(for digest: Digest) -> [Listed]? { listings.withLock { $0[digest] } }
+    /// The checksum of the sources and every entry it covered (its path and a fingerprint of its record), so a
+    /// later build can say which files changed (`CacheMissExplainer`). A second pass over the files, asked for
+    /// only when a step misses or its listing was never kept: the stat index makes it a walk.
+    func listing(source: CopySourceRoot, sources: [String], excludes: [String]) throws(CopyError) -> (Digest, [Listed]) {
+        let result = try compute(source: source, sources: sources, excludes: excludes, listing: true)
+        return (result.digest, result.listing)
+    }
 
     /// - Parameter root: the swiftbuild root.
     public init(root: String) throws(CopyError) {
@@ -62,6 +64,12 @@ public final class ContextChecksum: Sendable {
     /// The checksum, and how many file hashes were new to the stat index (read here, or remembered from a layer
     /// that read the file); the others came from the index.
     func compute(source: CopySourceRoot, sources: [String], excludes: [String]) throws(CopyError) -> (digest: Digest, filesRead: Int) {
+        let result = try compute(source: source, sources: sources, excludes: excludes, listing: false)
+        return (result.digest, result.filesRead)
+    }
+
+    private func compute(source: CopySourceRoot, sources: [String], excludes: [String],
+                         listing: Bool) throws(CopyError) -> (digest: Digest, filesRead: Int, listing: [Listed]) {
         let selection = try CopySelection(root: source, excludes: excludes)
         let index = StatIndex(directory: indexDirectory, forSource: selection.directory)
         defer { index.save() }
@@ -75,7 +83,7 @@ public final class ContextChecksum: Sendable {
         func add(_ record: Record) {
             hasher.append(bytes: record.bytes)
             if let hashed = record.hashedHere { hashedHere.append(hashed) }
-            listed.append(Listed(source: prefix, relative: record.relative, fingerprint: record.fingerprint))
+            if listing { listed.append(Listed(source: prefix, relative: record.relative, fingerprint: record.fingerprint)) }
         }
         for (n, pattern) in sources.enumerated() {
             field(hasher, "source \(n)")
@@ -104,9 +112,7 @@ public final class ContextChecksum: Sendable {
         }
         index.reserve(hashedHere.count)
         for hashed in hashedHere { index.record(path: hashed.host, identity: hashed.identity, hash: hashed.hash) }
-        let digest = hasher.finalize()
-        listings.withLock { $0[digest] = listed }
-        return (digest, hashedHere.count)
+        return (hasher.finalize(), hashedHere.count, listed)
     }
 
     /// One node's bytes of the checksum stream: its relative path (length-prefixed), type, permission bits,

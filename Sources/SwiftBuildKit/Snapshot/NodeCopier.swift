@@ -44,7 +44,7 @@ final class NodeCopier {
             let output = openat(target, targetName, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard output >= 0 else { throw .system(operation: "create", path: path, errno: errno) }
             defer { close(output) }
-            try Self.copyData(from: input, to: output, path: path)
+            try Self.copyData(from: input, to: output, path: path, size: Int64(st.st_size))
             try setMetadata(fd: output, st: st, path: path, sourceFD: input)
         case Glibc.S_IFLNK:
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
@@ -101,7 +101,10 @@ final class NodeCopier {
         _ = futimens(fd, &times)
     }
 
-    static func copyData(from input: Int32, to output: Int32, path: String) throws(SnapshotError) {
+    /// Copies inside the kernel where it can; else through a buffer sized to the file (`size`, what stat said),
+    /// not zero-filled: across file systems every file takes this path, and a fresh zeroed 256 KiB for each of
+    /// 20,000 small files was most of a COPY's time.
+    static func copyData(from input: Int32, to output: Int32, path: String, size: Int64 = 256 * 1024) throws(SnapshotError) {
         while true {
             let n = swiftbuild_copy_file_range(input, nil, output, nil, 1 << 30, 0)
             if n > 0 { continue }
@@ -110,9 +113,11 @@ final class NodeCopier {
             if errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP { break }
             throw .system(operation: "copy_file_range", path: path, errno: errno)
         }
-        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(min(max(size + 1, 4096), 256 * 1024)),
+                                                            alignment: 64)
+        defer { buffer.deallocate() }
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            let n = read(input, buffer.baseAddress, buffer.count)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw .system(operation: "read", path: path, errno: errno)
@@ -120,7 +125,7 @@ final class NodeCopier {
             if n == 0 { return }
             var offset = 0
             while offset < n {
-                let w = buffer.withUnsafeBytes { write(output, $0.baseAddress.map { $0 + offset }, n - offset) }
+                let w = write(output, buffer.baseAddress! + offset, n - offset)
                 if w < 0 {
                     if errno == EINTR { continue }
                     throw .system(operation: "write", path: path, errno: errno)
