@@ -324,7 +324,8 @@ final class BuildRun: Sendable {
             let recorder = ContentHashRecorder()
             if let layer = try await directCopy(step, state: state, node: node, observer: recorder) {
                 checksums.remember(recorder.results)
-                let key = try cacheKey(step, state, node: node, stages: stages)
+                // A miss for sure: the key's walk lists the files for the explanations too.
+                let key = try cacheKey(step, state, node: node, stages: stages, listing: true)
                 checksums.forgetRemembered()  // the stat index has them now
                 events(.stepCacheKey(id: stepID, key: key))
                 explainMiss(step, key: key, state: state, node: node, stepID: stepID, noCache: skipCache)
@@ -365,7 +366,9 @@ final class BuildRun: Sendable {
             case .add(let add): transfer = add.transfer
             default: break
             }
-            if let transfer, missed || !explainer.hasListing(digest.encoded) {
+            if let kept = checksums.takeListing(digest) {
+                listing = kept
+            } else if let transfer, missed || !explainer.hasListing(digest.encoded) {
                 var root = CopySourceRoot.context(context)
                 if case .copy(let copy) = step.instruction, let from = copy.from,
                    case .directory(let path) = request.buildContexts[from.lowercased()] {
@@ -436,7 +439,7 @@ final class BuildRun: Sendable {
     /// `content: false` leaves out what the step reads besides its instruction (a COPY's file checksum): the
     /// step's family (`CacheStore.mayHaveRecord`).
     func cacheKey(_ step: ResolvedStep, _ state: StageState, node: BuildGraph.Node,
-                  stages: [Int: StageState], content: Bool = true) throws -> CacheKey {
+                  stages: [Int: StageState], content: Bool = true, listing: Bool = false) throws -> CacheKey {
         var parts: [CacheKey.Part] = [
             .init(name: "parent", value: state.key.description),
             .init(name: "platform", value: platform.description),
@@ -458,7 +461,8 @@ final class BuildRun: Sendable {
             parts.append(.init(name: "workdir", value: state.editor.workingDirectory))
             guard content else { return CacheKey(parts) }
             parts.append(.init(name: "sources", value: try sourceIdentity(from: copy.from,
-                paths: copy.transfer.sources, excludes: copy.transfer.excludes, node: node, stages: stages)))
+                paths: copy.transfer.sources, excludes: copy.transfer.excludes, node: node, stages: stages,
+                listing: listing)))
         case .add(let add):
             parts.append(.init(name: "workdir", value: state.editor.workingDirectory))
             let local = add.transfer.sources.filter { !Self.isURL($0) }
@@ -481,13 +485,15 @@ final class BuildRun: Sendable {
     /// What a COPY reads, as a cache key part: the content of the selected context files, or the identity
     /// of the stage or image it copies from.
     func sourceIdentity(from: String?, paths: [String], excludes: [String], node: BuildGraph.Node,
-                        stages: [Int: StageState]) throws -> String {
+                        stages: [Int: StageState], listing: Bool = false) throws -> String {
         let sourcePaths = paths.filter { !$0.hasPrefix("<<") }
         switch try input(from, node: node, stages: stages) {
         case .context:
-            return try checksums.checksum(source: .context(context), sources: sourcePaths, excludes: excludes).description
+            return try checksums.checksum(source: .context(context), sources: sourcePaths, excludes: excludes,
+                                          keepListing: listing).description
         case .directory(let path):
-            return try checksums.checksum(source: .directory(path), sources: sourcePaths, excludes: excludes).description
+            return try checksums.checksum(source: .directory(path), sources: sourcePaths, excludes: excludes,
+                                          keepListing: listing).description
         case .stage(_, let state):
             return "stage:\(state.key) " + sourcePaths.joined(separator: " ")
         case .image(let image):

@@ -33,6 +33,12 @@ public final class ContextChecksum: Sendable {
         public var path: String { relative.isEmpty ? source : source + "/" + relative }
     }
 
+    /// Listings kept by `checksum(…, keepListing: true)`, by checksum, until taken.
+    private let kept = Mutex<[Digest: [Listed]]>([:])
+
+    /// The listing a `keepListing` checksum kept for `digest` (once).
+    func takeListing(_ digest: Digest) -> [Listed]? { kept.withLock { $0.removeValue(forKey: digest) } }
+
     /// The checksum of the sources and every entry it covered (its path and a fingerprint of its record), so a
     /// later build can say which files changed (`CacheMissExplainer`). A second pass over the files, asked for
     /// only when a step misses or its listing was never kept: the stat index makes it a walk.
@@ -57,8 +63,13 @@ public final class ContextChecksum: Sendable {
     func forgetRemembered() { remembered.withLock { $0.removeAll() } }
 
     /// The checksum of the sources of one COPY/ADD (`CopyRequest.Source.path` patterns) in `source`.
-    public func checksum(source: CopySourceRoot, sources: [String], excludes: [String] = []) throws(CopyError) -> Digest {
-        try compute(source: source, sources: sources, excludes: excludes).digest
+    /// `keepListing`: also keep the listing of what it covered (`takeListing`), when the caller knows the step
+    /// will run (its files will be listed for the next build's explanations) and one walk can serve both.
+    public func checksum(source: CopySourceRoot, sources: [String], excludes: [String] = [],
+                         keepListing: Bool = false) throws(CopyError) -> Digest {
+        let result = try compute(source: source, sources: sources, excludes: excludes, listing: keepListing)
+        if keepListing { kept.withLock { $0[result.digest] = result.listing } }
+        return result.digest
     }
 
     /// The checksum, and how many file hashes were new to the stat index (read here, or remembered from a layer
