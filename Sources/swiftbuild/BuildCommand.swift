@@ -79,7 +79,7 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .customLong("no-cache-filter"), help: "Do not use the cache for the named stage; repeatable.")
     var noCacheFilter: [String] = []
 
-    @Option(name: .customLong("cache-to"), help: "Cache export destination (type=local,dest=DIR or type=registry,ref=REF, with mode=min|max); repeatable.")
+    @Option(name: .customLong("cache-to"), help: "Cache export destination (type=local,dest=DIR or type=registry,ref=REF, with mode=min|max, cache-mounts=true to include RUN --mount=type=cache contents, cache-mounts-max=SIZE); repeatable.")
     var cacheTo: [String] = []
 
     @Option(name: .customLong("cache-from"), help: "Cache import source (type=local,src=DIR or type=registry,ref=REF); repeatable.")

@@ -17,7 +17,9 @@ import Glibc
         let on = try CacheExport.parse("type=registry,ref=r/c,cache-mounts=true,cache-mounts-max=1GiB,mode=max")
         #expect(on.cacheMounts && on.cacheMountsMax == 1 << 30 && on.mode == .max)
         #expect(throws: BuildRequestError.self) { _ = try CacheExport.parse("type=local,dest=/c,cache-mounts=yes") }
-        #expect(throws: BuildRequestError.self) { _ = try CacheExport.parse("type=local,dest=/c,cache-mounts-max=lots") }
+        #expect(throws: BuildRequestError.self) { _ = try CacheExport.parse("type=local,dest=/c,cache-mounts=true,cache-mounts-max=lots") }
+        #expect(throws: BuildRequestError.self) { _ = try CacheExport.parse("type=local,dest=/c,cache-mounts-max=1GiB") }
+        #expect(throws: BuildRequestError.self) { _ = try CacheExport.parse("type=local,dest=/c,cache-mount=true") }
     }
 
     /// The exported config's mounts (id → layer), read back through the cache loader.
@@ -55,6 +57,14 @@ import Glibc
         let rootfs = try h2.unpack(warm)
         #expect(h2.contents(rootfs + "/seen") == "wheel-bytes\n")
         #expect(!FileManager.default.fileExists(atPath: rootfs + "/cache/wheels"), "mount contents never enter the image")
+        // A build whose mount step hits the cache still exports the mount (it exists here and the stage names it).
+        let again = h1.directory.path + "/cache-again"
+        try await h1.build("""
+            FROM localhost/busybox
+            RUN --mount=type=cache,id=pip,target=/root/.cache/pip sh -c 'mkdir -p /root/.cache/pip/wheels && echo wheel-bytes > /root/.cache/pip/wheels/numpy.whl && echo built > /done'
+            """) { $0.cacheTo = [CacheExport(location: .local(again), mode: .max, cacheMounts: true)] }
+        #expect(!h1.cachedSteps.isEmpty)
+        #expect(Array(try Self.exportedMounts(again, h1.builder.content).keys) == ["pip"])
         // Without the mount contents, the same RUN finds an empty mount (and fails on the missing file).
         let h3 = try BuildHarness()
         await #expect(throws: (any Error).self) { try await h3.build(reader) { $0.cacheFrom = [.local(without)] } }

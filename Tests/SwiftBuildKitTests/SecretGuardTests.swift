@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TestSupport
 import SwiftBuildArchive
@@ -32,13 +33,18 @@ import Glibc
         return scanner.findings.map(\.kind)
     }
 
+    static let keyBody = "MIIEpAIBAAKCAQEA0Z3VS5JJcds3xfn/ygWyF8PbnGy0AHB7MhgHcTz6sE2I2yPB\naGw4Qd2ZEW8Ps"
+
     static let cases: [(String, [SecretGuard.Kind])] = [
         ("token=npm_0123456789abcdef", [.secretValue(id: "npm")]),
         ("export GITHUB_TOKEN=ghp_tokenvalue42", [.buildArgument(name: "GITHUB_TOKEN")]),
         ("version 1.2.3-release, abc, k", []),  // not secret-looking, or too short
-        (String(repeating: "x", count: 300) + "\n-----BEGIN RSA PRIVATE KEY-----\nMIIE\n", [.privateKey]),
-        ("-----BEGIN ENCRYPTED PRIVATE KEY-----", [.privateKey]),
+        (String(repeating: "x", count: 300) + "\n-----BEGIN RSA PRIVATE KEY-----\n" + Self.keyBody, [.privateKey]),
+        ("-----BEGIN ENCRYPTED PRIVATE KEY-----\r\n" + Self.keyBody + "\r\n-----END ENCRYPTED PRIVATE KEY-----", [.privateKey]),
+        ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0A1B2C3D4E5F\n\n" + Self.keyBody, [.privateKey]),
         ("ssh-ed25519 AAAAC3 PUBLIC KEY----- only", []),
+        // A PEM parser's constants (Python's cryptography): a header, no key.
+        ("_SK_START = b\"-----BEGIN OPENSSH PRIVATE KEY-----\"\n_SK_END = b\"-----END OPENSSH PRIVATE KEY-----\"\n", []),
         ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n", [.awsAccessKey]),
         ("ASIAY34FZKBOKMUTVV7A", [.awsAccessKey]),
         ("XAKIAIOSFODNN7EXAMPLE and AKIAIOSFODNN7EXAMPL and AKIAIOSFODNN7EXAMPLEX", []),
@@ -74,6 +80,13 @@ import Glibc
                      "secret_File", "AUTH_MODULE_VERSION", "KEYBOARD"] {
             #expect(!SecretGuard.namesSensitiveData(name), "\(name)")
         }
+        // Build arguments whose values are looked for in layers.
+        for name in ["GITHUB_TOKEN", "NPMTOKEN", "API_KEY", "DB_PASSWORD", "aws_secret_access_key", "auth"] {
+            #expect(SecretGuard.looksSecret(argument: name), "\(name)")
+        }
+        for name in ["KEYBOARD_LAYOUT", "MONKEY", "KEYCLOAK_URL", "PUBLIC_KEY", "PASSWORD_FILE", "VERSION"] {
+            #expect(!SecretGuard.looksSecret(argument: name), "\(name)")
+        }
     }
 
     @Test func aLayerWithASecretFailsItsStepAndIsNotStored() async throws {
@@ -96,6 +109,32 @@ import Glibc
         #expect(try blobs().subtracting(before).isEmpty, "no layer was stored")
         let allowed = try await h.build("FROM localhost/busybox\nCOPY app /app\n") { $0.allowSecretsInLayers = true }
         #expect(allowed.imageConfig.rootfs.diffIDs.count == 2)
+        // The record that build left was never checked: a checking build does not take it from the cache.
+        await #expect(throws: BuildError.self) { try await h.build("FROM localhost/busybox\nCOPY app /app\n") }
+        #expect(h.cachedSteps.isEmpty)
+        var planned: [Int: String] = [:]
+        for case .stepPlanned(let s) in h.events { planned[s.id] = s.text }
+        let reasons = h.events.compactMap { event -> String? in
+            if case .stepCacheMiss(let id, let e) = event, planned[id] == "COPY app /app" { return e.reason }
+            return nil
+        }
+        #expect(reasons == ["its cached result was made with --allow-secrets-in-layers and was never checked for secrets"])
+    }
+
+    /// `--debug-cache` and JSON `cache_key` events never show the value of a secret-looking variable.
+    @Test func cacheKeyOutputHidesSecretLookingValues() {
+        let key = CacheKey([.init(name: "args", value: "VERSION=4\nNPM_TOKEN=fourthsecret999")])
+        for mode in [ProgressRenderer.Mode.plain, .json] {
+            let lines = Mutex<[String]>([])
+            let renderer = ProgressRenderer(mode: mode, showCacheKeys: true) { text in lines.withLock { $0.append(text) } }
+            renderer.handle(.stepCacheKey(id: 7, key: key))
+            let text = lines.withLock { $0 }.joined()
+            #expect(!text.contains("fourthsecret999"), "\(mode)")
+            #expect(text.contains("VERSION=4") && text.contains("NPM_TOKEN=(hidden)"), "\(mode): \(text)")
+            if mode == .plain {
+                #expect(text.split(separator: "\n").allSatisfy { $0.hasPrefix("#7 ") }, "every line keeps its prefix")
+            }
+        }
     }
 
     @Test(.enabled(if: getuid() == 0, "RUN needs root"))

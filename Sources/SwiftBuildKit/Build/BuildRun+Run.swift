@@ -263,7 +263,20 @@ extension BuildRun {
     /// The contents of the cache mounts this build used, as layers in the content store, most recently used
     /// first up to `limit` bytes (before compression); the rest are left out with a warning.
     func cacheMountLayers(limit: Int64) throws -> [String: CacheRecord.Layer] {
-        let used = usedCacheMounts.withLock { $0 }
+        var used = usedCacheMounts.withLock { $0 }
+        // The mounts of steps that hit the cache too (they did not run, but a fresh runner needs the contents
+        // all the same): every cache mount the planned stages name, by its id or its absolute target.
+        for node in graph.nodes {
+            for step in node.stage.steps {
+                guard case .run(let run) = step.instruction else { continue }
+                for mount in run.mounts where mount.kind == .cache {
+                    guard let id = mount.id ?? mount.target.flatMap({ $0.hasPrefix("/") ? $0 : nil }), used[id] == nil
+                    else { continue }
+                    let path = builder.root + "/cache-mounts/" + SHA256Hasher.digest(Array(id.utf8)).encoded
+                    if FileManager.default.fileExists(atPath: path) { used[id] = path }
+                }
+            }
+        }
         var mounts: [(id: String, path: String, used: Int64, size: Int64)] = []
         for (id, path) in used {
             var st = stat()

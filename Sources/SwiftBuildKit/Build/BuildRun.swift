@@ -335,7 +335,11 @@ final class BuildRun: Sendable {
 
         let key = try cacheKey(step, state, node: node, stages: stages)
         events(.stepCacheKey(id: stepID, key: key))
+        var unchecked = false
         if !skipCache, let record = try builder.cache.lookup(key) ?? importedRecord(key) {
+          if secretGuard != nil && record.secretsAllowed == true {
+            unchecked = true  // made without the secret check: run the step again, and check it
+          } else {
             let (remembered, listing) = rememberedStep(step, key: key, state: state, node: node, missed: false)
             explainer.record(remembered, listing: listing)
             usedRecords.withLock { $0[key.digest.description] = record }
@@ -343,8 +347,10 @@ final class BuildRun: Sendable {
             state.key = key.digest
             events(.stepCached(id: stepID, key: key.digest))
             return .cached
+          }
         }
-        explainMiss(step, key: key, state: state, node: node, stepID: stepID, noCache: skipCache)
+        explainMiss(step, key: key, state: state, node: node, stepID: stepID, noCache: skipCache,
+                    unchecked: unchecked)
 
         let layer = try await execute(step, state: state, node: node, stages: stages, stepID: stepID)
         return try record(layer, key: key, family: family, step: step, state: &state)
@@ -391,16 +397,22 @@ final class BuildRun: Sendable {
         return (CacheMissExplainer.Step(stage: node.stage.stage.name ?? String(node.stage.stage.index),
                                         position: (node.stage.steps.firstIndex(of: step) ?? 0) + 1,
                                         text: StepPlan.firstLine(step.node.original), base: base,
-                                        parts: key.parts.map(CacheMissExplainer.remembered), listing: listingName),
+                                        parts: key.parts.map(explainer.remembered), listing: listingName),
                 listing)
     }
 
     /// Says why a step that runs missed (`stepCacheMiss`), and remembers it for the next build.
     func explainMiss(_ step: ResolvedStep, key: CacheKey, state: StageState, node: BuildGraph.Node, stepID: Int,
-                     noCache: Bool) {
+                     noCache: Bool, unchecked: Bool = false) {
         let (remembered, listing) = rememberedStep(step, key: key, state: state, node: node, missed: true)
         explainer.record(remembered, listing: listing)
-        events(.stepCacheMiss(id: stepID, explanation: explainer.explain(remembered, noCache: noCache)))
+        var explanation = explainer.explain(remembered, noCache: noCache)
+        if unchecked {
+            explanation = CacheMissExplanation(
+                reason: "its cached result was made with --allow-secrets-in-layers and was never checked for secrets",
+                parts: [], details: [])
+        }
+        events(.stepCacheMiss(id: stepID, explanation: explanation))
     }
 
     /// Stores the result of a step that ran and applies it to the stage.
@@ -409,7 +421,7 @@ final class BuildRun: Sendable {
         let record = CacheRecord(layer: layer.map {
             .init(digest: $0.descriptor.digest, diffID: $0.diffID, size: $0.descriptor.size,
                   mediaType: $0.descriptor.mediaType)
-        }, created: now)
+        }, created: now, secretsAllowed: secretGuard == nil && layer != nil ? true : nil)
         if let family { builder.cache.noteFamily(family) }
         try builder.cache.store(record, for: key)
         usedRecords.withLock { $0[key.digest.description] = record }

@@ -60,7 +60,11 @@ private final class RendererState {
         case .stepCacheKey(let id, let key):
             guard showCacheKeys else { return }
             write("#\(id) cache key \(key.digest)\n")
-            for part in key.parts { write("#\(id)   \(part.name): \(part.value)\n") }
+            // Secret-looking ARG and ENV values are never printed; every line of a value keeps the step prefix.
+            for part in key.parts {
+                let value = CacheMissExplainer.masked(part).replacingOccurrences(of: "\n", with: "\n#\(id)     ")
+                write("#\(id)   \(part.name): \(value)\n")
+            }
         case .stepCached(let id, _):
             write("#\(id) CACHED\n")
         case .stepCacheMiss(let id, let explanation):
@@ -179,7 +183,7 @@ private final class RendererState {
             object = ["event": "started", "step": id]
         case .stepCacheKey(let id, let key):
             object = ["event": "cache_key", "step": id, "cache_key": key.digest.description,
-                      "parts": key.parts.map { ["name": $0.name, "value": $0.value] }]
+                      "parts": key.parts.map { ["name": $0.name, "value": CacheMissExplainer.masked($0)] }]
         case .stepCached(let id, let key):
             object = ["event": "cached", "step": id, "cache_key": key.description]
         case .stepCacheMiss(let id, let explanation):

@@ -34,6 +34,12 @@ public struct CacheExport: Sendable, Equatable {
             mounts = value == "true"
         }
         var limit = defaultCacheMountsMax
+        if fields["cache-mounts-max"] != nil && !mounts {
+            throw .invalid("--cache-to", text, "cache-mounts-max needs cache-mounts=true")
+        }
+        if fields["cache-mount"] != nil {
+            throw .invalid("--cache-to", text, "unknown option cache-mount (cache-mounts=true exports cache mounts)")
+        }
         if let value = fields["cache-mounts-max"] {
             guard let size = StorageUnits.parseSize(value), size > 0 else {
                 throw .invalid("--cache-to", text, "cache-mounts-max must be a size such as 2GiB or 500MB")

@@ -248,16 +248,46 @@ final class CacheMissExplainer: Sendable {
         }
     }
 
-    /// A key part's value as remembered: variables whose names look secret by a fingerprint only.
-    static func remembered(_ part: CacheKey.Part) -> (name: String, value: String) {
-        guard part.name == "env" || part.name == "args" else { return (part.name, part.value) }
+    /// A key part's value as remembered: variables whose names look secret by a keyed fingerprint only (an
+    /// HMAC-like SHA-256 with a random key of this root, so a stored or printed fingerprint cannot be checked
+    /// against guessed values elsewhere; it only tells two builds' values apart).
+    func remembered(_ part: CacheKey.Part) -> (name: String, value: String) {
+        (part.name, Self.masked(part) { value in
+            let digest = SHA256Hasher.digest(self.fingerprintKey + Array(value.utf8)).encoded.prefix(12)
+            return "(hidden, fingerprint \(digest))"
+        })
+    }
+
+    /// `part`'s value with the values of secret-looking variables (`env`, `args` parts) replaced by `hide`.
+    static func masked(_ part: CacheKey.Part, hide: (Substring) -> String = { _ in "(hidden)" }) -> String {
+        guard part.name == "env" || part.name == "args" else { return part.value }
         let lines = part.value.split(separator: "\n", omittingEmptySubsequences: false).map { line -> String in
             let pair = line.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             guard pair.count == 2, SecretGuard.looksSecret(argument: String(pair[0]))
                 || SecretGuard.namesSensitiveData(String(pair[0])) else { return String(line) }
-            let digest = SHA256Hasher.digest(Array(pair[1].utf8)).encoded.prefix(12)
-            return "\(pair[0])=(hidden, sha256 \(digest)…)"
+            return "\(pair[0])=" + hide(pair[1])
         }
-        return (part.name, lines.joined(separator: "\n"))
+        return lines.joined(separator: "\n")
+    }
+
+    /// The root's random fingerprint key (`cache/explain/key`, made on first use).
+    private var fingerprintKey: [UInt8] {
+        let path = (directory as NSString).deletingLastPathComponent + "/key"
+        if let data = FileManager.default.contents(atPath: path), data.count == 32 { return [UInt8](data) }
+        var key = [UInt8](repeating: 0, count: 32)
+        var generator = SystemRandomNumberGenerator()
+        for i in key.indices { key[i] = generator.next() }
+        try? FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                 withIntermediateDirectories: true)
+        let temp = path + ".tmp-\(getpid())"
+        if FileManager.default.createFile(atPath: temp, contents: Data(key), attributes: [.posixPermissions: 0o600]),
+           link(temp, path) != 0 {
+            // Another build made one first: use that.
+            unlink(temp)
+            if let data = FileManager.default.contents(atPath: path), data.count == 32 { return [UInt8](data) }
+        } else {
+            unlink(temp)
+        }
+        return key
     }
 }

@@ -58,6 +58,9 @@ public struct CacheRecord: Sendable, Codable, Equatable {
     public var layer: Layer?
     /// When the step first ran (RFC 3339): the history entry keeps it, so a cached rebuild gives the same image.
     public var created: String
+    /// True when the layer was made with `--allow-secrets-in-layers` (never checked for secrets): a build that
+    /// checks treats the record as a miss, so its step runs and is checked.
+    public var secretsAllowed: Bool? = nil
 }
 
 /// Step results by cache key, in `<root>/cache/records/<key hex>.json`. A record is written to a temp file,

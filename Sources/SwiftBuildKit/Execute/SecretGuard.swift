@@ -57,10 +57,18 @@ public struct SecretGuard: Sendable {
         self.values = values
     }
 
-    /// A build argument whose name contains TOKEN, PASSWORD, SECRET or KEY (any case).
+    /// A build argument whose name looks secret: a word of it (split at `_`) contains TOKEN, PASSWORD, PASSWD
+    /// or SECRET, or is KEY, APIKEY, AUTH, PWORD or CREDENTIAL(S) (any case), and no word is PUBLIC, FILE or
+    /// VERSION. So `GITHUB_TOKEN`, `NPMTOKEN`, `API_KEY` and `DB_PASSWORD` do; `KEYBOARD_LAYOUT`, `MONKEY`,
+    /// `PUBLIC_KEY` and `PASSWORD_FILE` do not.
     public static func looksSecret(argument name: String) -> Bool {
-        let upper = name.uppercased()
-        return ["TOKEN", "PASSWORD", "SECRET", "KEY"].contains { upper.contains($0) }
+        let words = name.lowercased().split(separator: "_").map(String.init)
+        let allow: Set = ["public", "file", "version"]
+        guard !words.contains(where: { allow.contains($0) }) else { return false }
+        let whole: Set = ["key", "apikey", "auth", "pword", "credential", "credentials"]
+        return words.contains { word in
+            whole.contains(word) || ["token", "password", "passwd", "secret"].contains { word.contains($0) }
+        }
     }
 
     /// BuildKit's `SecretsUsedInArgOrEnv` rule: a word of the name (split at `_`) is a secret word, and no word
@@ -90,8 +98,9 @@ public struct SecretLeakError: Error, CustomStringConvertible {
     public var description: String {
         let shown = findings.prefix(10).map(\.description).joined(separator: "; ")
         let more = findings.count > 10 ? " (and \(findings.count - 10) more)" : ""
-        return "the layer would contain secrets: \(shown)\(more). Use a secret mount (RUN --mount=type=secret) "
-            + "and keep the value out of the files the step leaves, or pass --allow-secrets-in-layers"
+        return "the layer would contain secrets: \(shown)\(more). Keep secret values out of the files a step "
+            + "leaves: read them from a secret mount (RUN --mount=type=secret) and do not write them anywhere in "
+            + "the image; or pass --allow-secrets-in-layers"
     }
 }
 
@@ -215,7 +224,7 @@ final class SecretScanner: LayerContentObserver, @unchecked Sendable {
         private static let auth = Array("\"auth\"".utf8)
         /// Look-behind of the private key anchor (`-----BEGIN ENCRYPTED `) and look-ahead of an AWS key or an
         /// auth value.
-        private static let patternContext = 64
+        private static let patternContext = 64 + 160
 
         /// Registry credentials are looked for in JSON files only (`config.json`, `auth.json`, …).
         private let checksDockerConfig: Bool
@@ -275,10 +284,15 @@ final class SecretScanner: LayerContentObserver, @unchecked Sendable {
             }
             if !kinds.contains(.privateKey) {
                 Self.forEach(Self.privateKeyAnchor, in: buffer, before: limit) { at in
-                    // `-----BEGIN` somewhere in the 40 bytes before the anchor (RSA, EC, OPENSSH, ENCRYPTED…).
+                    // `-----BEGIN` somewhere in the 40 bytes before the anchor (RSA, EC, OPENSSH, ENCRYPTED…), and
+                    // key material after it: a header alone is a string constant in a PEM parser (Python's
+                    // `cryptography` has one), not a key.
                     let from = max(0, at - 40)
                     let before = UnsafeRawBufferPointer(rebasing: buffer[from..<at])
-                    if Self.find(Self.begin, in: before, before: before.count) != nil { add(.privateKey); return false }
+                    guard Self.find(Self.begin, in: before, before: before.count) != nil else { return true }
+                    let body = at + Self.privateKeyAnchor.count
+                    if body + Self.keyBodyWindow > buffer.count && !atEnd { return true }  // the next seam decides
+                    if Self.hasKeyBody(buffer, from: body) { add(.privateKey); return false }
                     return true
                 }
             }
@@ -304,6 +318,25 @@ final class SecretScanner: LayerContentObserver, @unchecked Sendable {
                     return true
                 }
             }
+        }
+
+        /// Bytes after a private key header where its base64 body must start (past `Proc-Type`/`DEK-Info`
+        /// lines of an encrypted PEM key).
+        private static let keyBodyWindow = 160
+
+        /// A run of at least 40 base64 characters within `keyBodyWindow` bytes of `start`.
+        private static func hasKeyBody(_ b: UnsafeRawBufferPointer, from start: Int) -> Bool {
+            var run = 0
+            var i = start
+            while i < min(b.count, start + keyBodyWindow) {
+                let c = b[i]
+                let base64 = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)
+                    || c == UInt8(ascii: "+") || c == UInt8(ascii: "/") || c == UInt8(ascii: "=")
+                run = base64 ? run + 1 : 0
+                if run >= 40 { return true }
+                i += 1
+            }
+            return false
         }
 
         /// `AKIA…`: 20 capitals or digits in all, not inside a longer run of them.
