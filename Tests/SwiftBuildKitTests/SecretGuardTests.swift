@@ -121,6 +121,23 @@ import Glibc
         #expect(reasons == ["its cached result was made with --allow-secrets-in-layers and was never checked for secrets"])
     }
 
+    /// BuildKit's `SecretsUsedInArgOrEnv` check: a warning, silenced by `# check=skip=…`, an error with
+    /// `# check=error=true`.
+    @Test func sensitiveNamesWarnAndFailWithErrorTrue() async throws {
+        let h = try BuildHarness()
+        func warnings() -> [String] { h.events.compactMap { if case .warning(let w) = $0 { return w } else { return nil } } }
+        _ = try await h.build("FROM localhost/busybox\nARG API_TOKEN\nENV DB_PASSWORD=x PUBLIC_KEY=y\n")
+        #expect(warnings() == [
+            "SecretsUsedInArgOrEnv: Do not use ARG or ENV instructions for sensitive data (ARG \"API_TOKEN\") (Dockerfile:2)",
+            "SecretsUsedInArgOrEnv: Do not use ARG or ENV instructions for sensitive data (ENV \"DB_PASSWORD\") (Dockerfile:3)",
+        ])
+        _ = try await h.build("# check=skip=SecretsUsedInArgOrEnv\nFROM localhost/busybox\nARG API_TOKEN\n")
+        #expect(warnings().isEmpty)
+        await #expect(throws: BuildError.self) {
+            try await h.build("# check=error=true\nFROM localhost/busybox\nARG API_TOKEN\n")
+        }
+    }
+
     /// `--debug-cache` and JSON `cache_key` events never show the value of a secret-looking variable.
     @Test func cacheKeyOutputHidesSecretLookingValues() {
         let key = CacheKey([.init(name: "args", value: "VERSION=4\nNPM_TOKEN=fourthsecret999")])

@@ -97,8 +97,10 @@ public final class Builder: Sendable {
 
         let plan = StepPlan(graph: graph, firstID: nextID.withLock { $0 })
         for step in plan.allSteps { events(.stepPlanned(step)) }
-        for warning in Self.sensitiveNameWarnings(graph: graph, source: source, fileName: fileName) {
-            events(.warning(warning))
+        let lint = Self.sensitiveNameWarnings(graph: graph, source: source, fileName: fileName)
+        for warning in lint.warnings { events(.warning(warning)) }
+        if lint.fail && !lint.warnings.isEmpty {
+            throw BuildError("lint violation (# check=error=true): \(lint.warnings.joined(separator: "; "))")
         }
 
         // Creating the run imports `--cache-from` records (files or a registry): blocking work.
@@ -165,15 +167,20 @@ extension Builder {
     /// BuildKit's `SecretsUsedInArgOrEnv` check, as warnings: an ARG or ENV whose name says it holds sensitive
     /// data (`SecretGuard.namesSensitiveData`), in the stages the build runs. `# check=skip=SecretsUsedInArgOrEnv`
     /// (or `skip=all`) at the top of the Dockerfile turns it off.
-    static func sensitiveNameWarnings(graph: BuildGraph, source: [UInt8], fileName: String) -> [String] {
+    /// `# check=error=true` makes the build fail when there is any (`fail`), as in BuildKit.
+    static func sensitiveNameWarnings(graph: BuildGraph, source: [UInt8], fileName: String)
+        -> (warnings: [String], fail: Bool) {
         let rule = "SecretsUsedInArgOrEnv"
+        var fail = false
         if let parsed = try? DockerfileParser().parse(bytes: source) {
             for directive in parsed.directives where directive.name == .check {
                 for field in directive.value.split(separator: ";") {
                     let parts = field.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
-                    guard parts.count == 2, parts[0].lowercased() == "skip" else { continue }
+                    guard parts.count == 2 else { continue }
+                    if parts[0].lowercased() == "error" { fail = parts[1].lowercased() == "true" }
+                    guard parts[0].lowercased() == "skip" else { continue }
                     let skipped = parts[1].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-                    if skipped.contains(where: { $0 == rule || $0.lowercased() == "all" }) { return [] }
+                    if skipped.contains(where: { $0 == rule || $0.lowercased() == "all" }) { return ([], false) }
                 }
             }
         }
@@ -192,7 +199,7 @@ extension Builder {
                 }
             }
         }
-        return warnings
+        return (warnings, fail)
     }
 
     /// Dockerfile → typed stages → the graph of stages the target needs, expanded with the environments of
