@@ -231,6 +231,9 @@ struct BuildCommand: AsyncParsableCommand {
             pushNames += tags.map { RegistryOutput(name: $0, push: true) }
         }
         request.compressionLevel = compressionLevel ?? (compression == nil ? firstOutput?.compressionLevel : nil)
+        if let size = request.outputs.compactMap({ $0.options.splitLayers }).min() {
+            request.splitLayers = LayerSplit(maximum: size)
+        }
 
         let mode: ProgressRenderer.Mode
         switch progress {

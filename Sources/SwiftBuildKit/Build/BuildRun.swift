@@ -121,7 +121,7 @@ final class BuildRun: Sendable {
     /// whose blob is missing counts as a miss until the blob arrives); its layer is fetched later, when needed.
     func importedRecord(_ key: CacheKey) throws -> CacheRecord? {
         guard let (record, location) = imported[key.digest.description] else { return nil }
-        if let layer = record.layer, !builder.content.has(layer.digest) {
+        for layer in record.layers where !builder.content.has(layer.digest) {
             pendingLayers.withLock { $0[layer.digest] = (layer, location) }
         }
         try builder.cache.store(record, for: key)
@@ -416,25 +416,31 @@ final class BuildRun: Sendable {
     }
 
     /// Stores the result of a step that ran and applies it to the stage.
-    private func record(_ layer: LayerRef?, key: CacheKey, family: CacheKey?, step: ResolvedStep,
+    private func record(_ layers: [LayerRef], key: CacheKey, family: CacheKey?, step: ResolvedStep,
                         state: inout StageState) throws -> StepOutcome {
-        let record = CacheRecord(layer: layer.map {
-            .init(digest: $0.descriptor.digest, diffID: $0.diffID, size: $0.descriptor.size,
-                  mediaType: $0.descriptor.mediaType)
-        }, created: now, secretsAllowed: secretGuard == nil && layer != nil ? true : nil)
+        let recorded = layers.map {
+            CacheRecord.Layer(digest: $0.descriptor.digest, diffID: $0.diffID, size: $0.descriptor.size,
+                              mediaType: $0.descriptor.mediaType)
+        }
+        let record = CacheRecord(layer: recorded.first,
+                                 moreLayers: recorded.count > 1 ? Array(recorded.dropFirst()) : nil, created: now,
+                                 secretsAllowed: secretGuard == nil && !layers.isEmpty ? true : nil)
         if let family { builder.cache.noteFamily(family) }
         try builder.cache.store(record, for: key)
         usedRecords.withLock { $0[key.digest.description] = record }
         apply(record, to: &state, step: step)
         state.key = key.digest
-        return .built(layerBytes: layer?.descriptor.size ?? 0)
+        return .built(layerBytes: layers.reduce(0) { $0 + $1.descriptor.size })
     }
 
     func apply(_ record: CacheRecord, to state: inout StageState, step: ResolvedStep) {
         let createdBy = state.editor.history(for: step.instruction, arguments: runArguments(step))
-        if let layer = record.layer {
-            state.layers.append(LayerRef(descriptor: layer.descriptor, diffID: layer.diffID))
-            state.history.append(.init(created: record.created, createdBy: createdBy))
+        if !record.layers.isEmpty {
+            // A split step is several layers: one history entry each.
+            for layer in record.layers {
+                state.layers.append(LayerRef(descriptor: layer.descriptor, diffID: layer.diffID))
+                state.history.append(.init(created: record.created, createdBy: createdBy))
+            }
         } else {
             state.history.append(.init(created: record.created, createdBy: createdBy, emptyLayer: true))
         }
@@ -457,6 +463,10 @@ final class BuildRun: Sendable {
             .init(name: "platform", value: platform.description),
             .init(name: "instruction", value: CacheKey.canonical(step.instruction)),
         ]
+        // How the step's layer is cut, when it is not the default (so the default keys stay as they were).
+        if request.splitLayers != .default && isFilesystemStep(step.instruction) {
+            parts.append(.init(name: "split-layers", value: "\(request.splitLayers.maximum) \(request.splitLayers.ownLayer)"))
+        }
         let config = state.editor.config.config
         switch step.instruction {
         case .run(let run):
@@ -553,8 +563,8 @@ final class BuildRun: Sendable {
     /// Runs a file-system step on the current layers; returns its layer (empty when it changed nothing), nil for
     /// an instruction that writes no files.
     func execute(_ step: ResolvedStep, state: StageState, node: BuildGraph.Node,
-                 stages: [Int: StageState], stepID: Int) async throws -> LayerRef? {
-        if let layer = try await directCopy(step, state: state, node: node) { return layer }
+                 stages: [Int: StageState], stepID: Int) async throws -> [LayerRef] {
+        if let layers = try await directCopy(step, state: state, node: node) { return layers }
         let work = try Scratch(in: builder.scratch)
         defer { work.remove() }
         let fs = try StepFilesystem(mode: builder.snapshotter, lowers: try await unpacked(state.layers), scratch: work)
@@ -575,27 +585,27 @@ final class BuildRun: Sendable {
                 _ = try RootfsWriter(rootfs: merged, createdOwner: (ids.uid, ids.gid)).ensureDirectory(dir)
             }
         default:
-            return nil
+            return []
         }
 
         // Walking the changes and writing the layer are blocking work: off the cooperative pool.
-        let (compression, level, epoch, content) = (request.compression, request.compressionLevel,
-                                                    request.sourceDateEpoch, builder.content)
+        let (compression, level, epoch, content, split) = (request.compression, request.compressionLevel,
+                                                           request.sourceDateEpoch, builder.content, request.splitLayers)
         // A step that changed nothing still gets its (empty) layer, as in BuildKit, where every RUN, COPY, ADD
         // and WORKDIR is a layer of the image and a non-empty history entry.
         let scanner = secretGuard.map(SecretScanner.init)
-        let result = try await BlockingExecutor.shared.run {
+        let results = try await BlockingExecutor.shared.run {
             let entries = try fs.entries()
             let writer = try LayerWriter(compression: compression, level: level, sourceDateEpoch: epoch)
-            return try writer.write(entries: entries, from: fs.changes, into: content, observer: scanner)
+            return try writer.write(entries: entries, from: fs.changes, into: content, observer: scanner, split: split)
         }
-        let layer = LayerRef(result)
         // The overlay's upper directory already holds the layer in overlay form: keep it as the layer's snapshot
-        // rather than extracting the blob again (only when the tar has the same metadata as the files).
-        if fs.mode == .overlay && request.sourceDateEpoch == nil {
-            _ = try? builder.snapshots.adopt(directory: fs.changes, diffID: result.diffID)
+        // rather than extracting the blob again (only when the tar has the same metadata as the files, and the
+        // step is one layer).
+        if fs.mode == .overlay && request.sourceDateEpoch == nil && results.count == 1 {
+            _ = try? builder.snapshots.adopt(directory: fs.changes, diffID: results[0].diffID)
         }
-        return layer
+        return results.map(LayerRef.init)
     }
 
     /// Whether no later step of this build reads the file system after `step`: it is the last step of its stage
@@ -610,7 +620,7 @@ final class BuildRun: Sendable {
     /// A COPY from the build context that no later step reads, written from the context straight into its
     /// layer (`DirectCopy`); nil when the step does not qualify and must be materialised.
     func directCopy(_ step: ResolvedStep, state: StageState, node: BuildGraph.Node,
-                    observer: ContentHashRecorder? = nil) async throws -> LayerRef? {
+                    observer: ContentHashRecorder? = nil) async throws -> [LayerRef]? {
         guard request.streamsContextCopies, case .copy(let copy) = step.instruction, copy.from == nil, !copy.parents,
               copy.transfer.heredocs.isEmpty, isUnreadLater(step, node: node) else { return nil }
         let lowers = try await unpacked(state.layers)
@@ -626,8 +636,9 @@ final class BuildRun: Sendable {
         let (now, ids) = (clock, owner)
         let (context, compression, level, epoch, content) = (self.context, request.compression, request.compressionLevel,
                                                             request.sourceDateEpoch, builder.content)
+        let split = request.splitLayers
         let scanner = secretGuard.map(SecretScanner.init)
-        let result = try await BlockingExecutor.shared.run { () throws -> LayerResult? in
+        let results = try await BlockingExecutor.shared.run { () throws -> [LayerResult]? in
             let selection = try CopySelection(root: .context(context), excludes: transfer.excludes)
             guard let entries = try DirectCopy(request: copyRequest, selection: selection, lowers: lowers,
                                                owner: ids, now: now).plan() else { return nil }
@@ -636,11 +647,11 @@ final class BuildRun: Sendable {
             if let observer { observers.append(observer) }
             if let scanner { observers.append(scanner) }
             return try writer.write(entries: entries, from: "/", into: content,
-                                    observer: LayerContentObservers(observers))
+                                    observer: LayerContentObservers(observers), split: split)
         }
-        guard let result else { return nil }
+        guard let results else { return nil }
         streamedCopies.add(1, ordering: .relaxed)
-        return LayerRef(result)
+        return results.map(LayerRef.init)
     }
 
     /// The unpacked snapshots of `layers`, top first.

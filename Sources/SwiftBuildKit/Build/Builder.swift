@@ -144,8 +144,10 @@ public final class Builder: Sendable {
                 let exchange = CacheExchange(content: content, registry: request.registry)
                 for target in request.cacheTo {
                     // min: the records whose layer is in the final image (and steps that changed nothing).
-                    let records = target.mode == .max ? all : all.filter { $0.value.layer.map { finalLayers.contains($0.digest) } ?? true }
-                    try run.ensureLayers(records.values.compactMap { $0.layer?.digest })
+                    let records = target.mode == .max ? all : all.filter { entry in
+                        entry.value.layers.isEmpty || entry.value.layers.contains { finalLayers.contains($0.digest) }
+                    }
+                    try run.ensureLayers(records.values.flatMap { $0.layers.map(\.digest) })
                     let mounts = target.cacheMounts ? try run.cacheMountLayers(limit: target.cacheMountsMax) : [:]
                     try exchange.export(records, mounts: mounts, to: target.location)
                 }

@@ -52,7 +52,7 @@ enum CacheFormat {
                                                      mounts: mountEntries.isEmpty ? nil : mountEntries))
         var seen: Set<Digest> = []
         var layers: [Descriptor] = []
-        for layer in entries.compactMap(\.record.layer) + mountEntries.map(\.layer) {
+        for layer in entries.flatMap(\.record.layers) + mountEntries.map(\.layer) {
             guard seen.insert(layer.digest).inserted else { continue }
             layers.append(layer.descriptor)
         }

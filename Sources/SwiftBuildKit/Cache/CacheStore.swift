@@ -56,11 +56,16 @@ public struct CacheRecord: Sendable, Codable, Equatable {
     }
     /// Nil for a step that changed nothing (an `empty_layer` history entry).
     public var layer: Layer?
+    /// The step's further layers when its changes were split (`LayerSplit`), in order after `layer`.
+    public var moreLayers: [Layer]? = nil
     /// When the step first ran (RFC 3339): the history entry keeps it, so a cached rebuild gives the same image.
     public var created: String
     /// True when the layer was made with `--allow-secrets-in-layers` (never checked for secrets): a build that
     /// checks treats the record as a miss, so its step runs and is checked.
     public var secretsAllowed: Bool? = nil
+
+    /// Every layer the step produced, in order.
+    public var layers: [Layer] { (layer.map { [$0] } ?? []) + (moreLayers ?? []) }
 }
 
 /// Step results by cache key, in `<root>/cache/records/<key hex>.json`. A record is written to a temp file,
@@ -119,7 +124,7 @@ public struct CacheStore: Sendable {
         do { record = try JSONDecoder().decode(CacheRecord.self, from: data) } catch {
             throw .corruptRecord(file, error)
         }
-        if let layer = record.layer, !content.has(layer.digest) { return nil }
+        if record.layers.contains(where: { !content.has($0.digest) }) { return nil }
         touch(key)
         return record
     }

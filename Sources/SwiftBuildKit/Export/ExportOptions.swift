@@ -10,6 +10,9 @@ public struct ExportOptions: Sendable, Equatable {
     public var compression: LayerCompression?
     /// `compression-level=N`.
     public var compressionLevel: Int?
+    /// `split-layers=SIZE`: cut every step's layer into layers of at most SIZE (`LayerSplit`); the build's
+    /// layers are cut when written, so this applies to every output and the store.
+    public var splitLayers: Int64?
     /// `force-compression=true`: every layer not already in `compression` is re-encoded (same diff ID).
     public var forceCompression: Bool
     /// `name=a,b` / `-t`: extra names written into the archive (index.json annotations or RepoTags).
@@ -32,7 +35,8 @@ public struct ExportOptions: Sendable, Equatable {
     }
 
     /// Reads the exporter keys of a parsed `-o` option list; unknown keys are refused by the caller.
-    static let keys: Set<String> = ["oci-mediatypes", "compression", "compression-level", "force-compression", "name"]
+    static let keys: Set<String> = ["oci-mediatypes", "compression", "compression-level", "force-compression", "name",
+                                    "split-layers"]
 
     init(fields: [String: String], text: String) throws(BuildRequestError) {
         self.init()
@@ -55,6 +59,12 @@ public struct ExportOptions: Sendable, Equatable {
         if let value = fields["compression-level"] {
             guard let level = Int(value) else { throw .invalid("--output", text, "compression-level must be a number") }
             compressionLevel = level
+        }
+        if let value = fields["split-layers"] {
+            guard let size = StorageUnits.parseSize(value), size >= 1 << 20 else {
+                throw .invalid("--output", text, "split-layers must be a size of at least 1MiB, such as 1GiB")
+            }
+            splitLayers = size
         }
         if let value = fields["name"] {
             names = value.split(separator: ";").map(String.init).filter { !$0.isEmpty }

@@ -61,9 +61,11 @@ public struct StorageManager: Sendable {
             if let keep = policy.keepStorage, total <= keep { break }
             if let age = policy.unusedFor, item.lastUsed > now - age { continue }
             try remove(item)
-            if item.kind == .cacheRecord, let blob = inv.recordLayer[item.name] {
-                references[blob, default: 1] -= 1
-                if references[blob] == 0, let blobItem = blobItems[blob] { try remove(blobItem) }
+            if item.kind == .cacheRecord {
+                for blob in inv.recordLayer[item.name] ?? [] {
+                    references[blob, default: 1] -= 1
+                    if references[blob] == 0, let blobItem = blobItems[blob] { try remove(blobItem) }
+                }
             }
         }
         // Writers' temp files left by killed builds (a live writer touches its file as it writes).
@@ -77,8 +79,8 @@ public struct StorageManager: Sendable {
         var items: [StorageItem] = []
         /// Blob digest → number of cache records whose layer it is.
         var recordBlobs: [String: Int] = [:]
-        /// Record key → its layer blob digest.
-        var recordLayer: [String: String] = [:]
+        /// Record key → its layer blob digests.
+        var recordLayer: [String: [String]] = [:]
     }
 
     func inventory() throws -> Inventory {
@@ -101,9 +103,9 @@ public struct StorageManager: Sendable {
             if let data = FileManager.default.contents(atPath: path) {
                 // A corrupt record is listed (and pruned) like any other; a build names it as an error.
                 if let record = try? JSONDecoder().decode(CacheRecord.self, from: data) {
-                    if let layer = record.layer {
+                    for layer in record.layers {
                         inv.recordBlobs[layer.digest.description, default: 0] += 1
-                        inv.recordLayer[key] = layer.digest.description
+                        inv.recordLayer[key, default: []].append(layer.digest.description)
                         reason = "step cache, layer \(layer.digest.description.prefix(19))…"
                     }
                 } else {
