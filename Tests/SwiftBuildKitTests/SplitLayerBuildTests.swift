@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import TestSupport
 import SwiftBuildArchive
@@ -70,5 +73,63 @@ import SwiftBuildOCI
         let output = try BuildOutput.parse("type=oci,dest=/x.tar,split-layers=1GiB")
         #expect(output.options.splitLayers == 1 << 30)
         #expect(throws: BuildRequestError.self) { _ = try BuildOutput.parse("type=oci,dest=/x.tar,split-layers=12") }
+    }
+
+    /// A registry round trip: the split image pushed, seen by skopeo under its digest, pulled into a fresh root
+    /// whole, and unpacked there like the original.
+    @Test func registryRoundTrip() async throws {
+        let registry = try TestRegistry()
+        let h = try BuildHarness()
+        try Self.context(h)
+        let name = "\(registry.host)/split/app:1"
+        let cut = try await h.build(Self.dockerfile, tags: [name]) {
+            $0.sourceDateEpoch = 1_700_000_000
+            $0.splitLayers = Self.split
+        }
+        let reference = try ImageReference(parsing: name)
+        let pushed = try ImagePusher(images: h.builder.images, options: RegistryOptions()) { _ in }.push(reference, to: reference)
+        #expect(pushed.digest == cut.manifest.digest)
+        #expect(try RegistryTests.skopeoDigest(name) == cut.manifest.digest.description)
+        let fresh = try BuildHarness()
+        let descriptor = try ImagePuller(images: fresh.builder.images, options: RegistryOptions()).pull(reference)
+        #expect(descriptor.digest == cut.manifest.digest)
+        let image = try #require(try fresh.builder.images.image(reference))
+        #expect(image.layers.count == cut.imageConfig.rootfs.diffIDs.count)
+        #expect(image.layers.allSatisfy { fresh.builder.content.has($0.digest) })
+        func listing(_ rootfs: String) throws -> String {
+            try shell("cd \(rootfs) && find . -mindepth 1 -printf '%p %M %T@ %s %u:%g\\n' | sort")
+        }
+        let pulled = BuildResult(manifest: descriptor, config: cut.config, imageConfig: cut.imageConfig, tags: [reference])
+        #expect(try listing(fresh.unpack(pulled)) == (try listing(h.unpack(cut))))
+    }
+
+    /// podman loads the split image's OCI archive and mounts the same tree umoci unpacks from the whole image.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/podman") && getuid() == 0,
+                   "podman (as root) mounts images"))
+    func podmanMountsTheSameTree() async throws {
+        let whole = try BuildHarness()
+        try Self.context(whole)
+        let one = try await whole.build(Self.dockerfile) { $0.sourceDateEpoch = 1_700_000_000 }
+        let h = try BuildHarness()
+        try Self.context(h)
+        let archive = h.directory.path + "/split.tar"
+        let cut = try await h.build(Self.dockerfile, tags: ["localhost/split/app:1"]) {
+            $0.sourceDateEpoch = 1_700_000_000
+            $0.splitLayers = Self.split
+            $0.outputs = [.oci(destination: archive, tar: true)]
+        }
+        #expect(cut.imageConfig.rootfs.diffIDs.count > one.imageConfig.rootfs.diffIDs.count)
+        let storage = h.directory.path + "/podman"
+        let podman = ["--root", storage + "/root", "--runroot", storage + "/run", "--storage-driver", "vfs",
+                      "--cgroup-manager", "cgroupfs", "--events-backend", "none"]
+        defer { _ = try? runTool("/usr/bin/podman", podman + ["system", "reset", "--force"]) }
+        _ = try runTool("/usr/bin/podman", podman + ["load", "-i", archive])
+        let mounted = try runTool("/usr/bin/podman", podman + ["image", "mount", "localhost/split/app:1"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        defer { _ = try? runTool("/usr/bin/podman", podman + ["image", "unmount", "localhost/split/app:1"]) }
+        func listing(_ rootfs: String) throws -> String {
+            try shell("cd \(rootfs) && find . -mindepth 1 -printf '%p %M %T@ %s %u:%g\\n' | sort")
+        }
+        #expect(try listing(mounted) == (try listing(whole.unpack(one))))
     }
 }
