@@ -25,6 +25,8 @@ public struct LayerSplit: Sendable, Hashable {
 
     /// BuildKit has no such option; by default, layers over 2 GiB are split.
     public static let `default` = LayerSplit(maximum: defaultMaximum, ownLayer: defaultOwnLayer, onlyWhenLarger: true)
+    /// Never split (`split-layers=0`).
+    public static let never = LayerSplit(maximum: .max, ownLayer: .max, onlyWhenLarger: true)
 
     public init(maximum: Int64, ownLayer: Int64 = LayerSplit.defaultOwnLayer, onlyWhenLarger: Bool = false) {
         self.maximum = maximum

@@ -37,7 +37,8 @@ struct BuildCommand: AsyncParsableCommand {
               dest=-                               to standard output
             Output options: oci-mediatypes=false, compression=gzip|zstd|
             uncompressed, compression-level=N, force-compression=true,
-            name=NAME, annotation.KEY=VALUE, annotation-index.KEY=VALUE.
+            name=NAME, annotation.KEY=VALUE, annotation-index.KEY=VALUE,
+            split-layers=SIZE (cut each step's layer at SIZE; 0: never).
 
             Shell completion: swiftbuild --generate-completion-script bash
             (or zsh, fish).
@@ -232,7 +233,7 @@ struct BuildCommand: AsyncParsableCommand {
         }
         request.compressionLevel = compressionLevel ?? (compression == nil ? firstOutput?.compressionLevel : nil)
         if let size = request.outputs.compactMap({ $0.options.splitLayers }).min() {
-            request.splitLayers = LayerSplit(maximum: size)
+            request.splitLayers = size == 0 ? .never : LayerSplit(maximum: size)
         }
 
         let mode: ProgressRenderer.Mode

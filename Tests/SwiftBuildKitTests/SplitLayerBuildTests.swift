@@ -73,6 +73,7 @@ import SwiftBuildOCI
         let output = try BuildOutput.parse("type=oci,dest=/x.tar,split-layers=1GiB")
         #expect(output.options.splitLayers == 1 << 30)
         #expect(throws: BuildRequestError.self) { _ = try BuildOutput.parse("type=oci,dest=/x.tar,split-layers=12") }
+        #expect(try BuildOutput.parse("type=oci,dest=/x.tar,split-layers=0").options.splitLayers == 0)
     }
 
     /// A registry round trip: the split image pushed, seen by skopeo under its digest, pulled into a fresh root

@@ -10,8 +10,9 @@ public struct ExportOptions: Sendable, Equatable {
     public var compression: LayerCompression?
     /// `compression-level=N`.
     public var compressionLevel: Int?
-    /// `split-layers=SIZE`: cut every step's layer into layers of at most SIZE (`LayerSplit`); the build's
-    /// layers are cut when written, so this applies to every output and the store.
+    /// `split-layers=SIZE`: cut every step's layer into layers of at most SIZE (`LayerSplit`); 0: never cut, not
+    /// even a layer over 2 GiB. The build's layers are cut when written, so this applies to every output and
+    /// the store.
     public var splitLayers: Int64?
     /// `force-compression=true`: every layer not already in `compression` is re-encoded (same diff ID).
     public var forceCompression: Bool
@@ -61,8 +62,8 @@ public struct ExportOptions: Sendable, Equatable {
             compressionLevel = level
         }
         if let value = fields["split-layers"] {
-            guard let size = StorageUnits.parseSize(value), size >= 1 << 20 else {
-                throw .invalid("--output", text, "split-layers must be a size of at least 1MiB, such as 1GiB")
+            guard let size = StorageUnits.parseSize(value), size == 0 || size >= 1 << 20 else {
+                throw .invalid("--output", text, "split-layers must be a size of at least 1MiB, such as 1GiB, or 0 (never split)")
             }
             splitLayers = size
         }
