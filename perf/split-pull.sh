@@ -29,19 +29,9 @@ rm -rf "$WORK" && mkdir -p "$WORK/ctx/weights" "$WORK/registry"
 for i in $(seq 1 "$FILES"); do head -c "$((FILE_MIB << 20))" /dev/urandom > "$WORK/ctx/weights/part-$i.bin"; done
 printf 'FROM scratch\nCOPY weights /weights\nCOPY Dockerfile /Dockerfile\n' > "$WORK/ctx/Dockerfile"
 
-cat > "$WORK/registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: error
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry/data
-http:
-  addr: 127.0.0.1:$PORT
-EOF
-/usr/bin/docker-registry serve "$WORK/registry/config.yml" >"$WORK/registry/log" 2>&1 &
+# The realworld set's registry config, its address and storage given through the environment.
+REGISTRY_HTTP_ADDR=127.0.0.1:$PORT REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="$WORK/registry/data" \
+  /usr/bin/docker-registry serve "$HERE/realworld/registry/config.yml" >"$WORK/registry/log" 2>&1 &
 REGISTRY_PID=$!
 trap 'kill $REGISTRY_PID 2>/dev/null || true' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$PORT/v2/" >/dev/null && break; sleep 0.1; done
