@@ -43,6 +43,11 @@ import Glibc
         ("-----BEGIN ENCRYPTED PRIVATE KEY-----\r\n" + Self.keyBody + "\r\n-----END ENCRYPTED PRIVATE KEY-----", [.privateKey]),
         ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0A1B2C3D4E5F\n\n" + Self.keyBody, [.privateKey]),
         ("ssh-ed25519 AAAAC3 PUBLIC KEY----- only", []),
+        // A key in a JSON string (a cloud service account file).
+        ("{\"private_key\": \"-----BEGIN PRIVATE KEY-----\\n" + Self.keyBody.replacingOccurrences(of: "\n", with: "\\n") + "\"}", [.privateKey]),
+        // A TLS library's string table: the header, a NUL, the base64 alphabet of its encoder.
+        ("-----BEGIN RSA PRIVATE KEY-----\u{0}ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", []),
+        ("-----BEGIN RSA PRIVATE KEY-----\nABCDEFGHIJKLMNOPQRSTUVWXYZ abcdefghijklmnopqrstuvwxyz0123456789+/", []),
         // A PEM parser's constants (Python's cryptography): a header, no key.
         ("_SK_START = b\"-----BEGIN OPENSSH PRIVATE KEY-----\"\n_SK_END = b\"-----END OPENSSH PRIVATE KEY-----\"\n", []),
         ("aws_access_key_id = AKIAIOSFODNN7EXAMPLE\n", [.awsAccessKey]),
@@ -69,6 +74,31 @@ import Glibc
         Array("{\"auths\": {\"x\": {\"auth\": \"dXNlcjpwYXNz\"}}}".utf8).withUnsafeBytes { tap?.update($0) }
         tap?.finish()
         #expect(scanner.findings.isEmpty)
+    }
+
+    /// Shapes of credentials are not looked for where packages keep test keys (system library and share
+    /// directories, site-packages, node_modules) or in ELF binaries; secret values are looked for everywhere.
+    @Test func shapesAreNotLookedForInPackageFilesValuesAre() {
+        let pem = Array(("-----BEGIN RSA PRIVATE KEY-----\n" + Self.keyBody).utf8)
+        func kinds(_ path: String, _ bytes: [UInt8]) -> [SecretGuard.Kind] {
+            let scanner = SecretScanner(Self.guardrail)
+            var st = stat()
+            st.st_mode = S_IFREG | 0o644
+            let tap = scanner.willRead(source: "/x", path: path, stat: st)
+            bytes.withUnsafeBytes { tap?.update($0) }
+            tap?.finish()
+            return scanner.findings.map(\.kind)
+        }
+        #expect(kinds("usr/lib/x86_64-linux-gnu/libgnutls.so.30", pem).isEmpty)
+        #expect(kinds("venv/lib/python3.11/site-packages/tornado/test/test.key", pem).isEmpty)
+        #expect(kinds("app/node_modules/x/key.pem", pem).isEmpty)
+        #expect(kinds("opt/app/bin/server", [0x7f] + Array("ELF".utf8) + pem).isEmpty)
+        #expect(kinds("root/.ssh/id_rsa", pem) == [.privateKey])
+        #expect(kinds("opt/app/key.pem", pem) == [.privateKey])
+        // A secret's value is found in a package directory and in a binary too.
+        let value = Array("npm_0123456789abcdef".utf8)
+        #expect(kinds("usr/lib/node_modules/npm/.npmrc", value) == [.secretValue(id: "npm")])
+        #expect(kinds("opt/app/bin/server", [0x7f] + Array("ELF".utf8) + value) == [.secretValue(id: "npm")])
     }
 
     @Test func namesBuildKitCallsSensitive() {

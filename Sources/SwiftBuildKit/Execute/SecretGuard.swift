@@ -229,8 +229,25 @@ final class SecretScanner: LayerContentObserver, @unchecked Sendable {
         /// Registry credentials are looked for in JSON files only (`config.json`, `auth.json`, …).
         private let checksDockerConfig: Bool
 
+        /// Whether the shapes of credentials (keys, key ids, registry auths) are looked for in this file: not in
+        /// the directories package managers own, nor in ELF binaries (decided at the first bytes), where
+        /// libraries and packages keep test keys and certificates (libgnutls's self-test keys, test fixtures of
+        /// Python packages). The values of secrets and secret-looking build arguments are looked for everywhere.
+        private var checksShapes: Bool
+        private var sawFirstBytes = false
+
+        /// Paths (in the layer, no leading `/`) under which shapes are not looked for.
+        static func ownedByPackages(_ path: String) -> Bool {
+            let owned = ["usr/lib/", "usr/lib64/", "usr/libexec/", "usr/share/", "lib/", "lib64/", "usr/lib32/",
+                         "var/lib/dpkg/", "var/lib/rpm/", "etc/ssl/", "etc/pki/"]
+            if owned.contains(where: { path.hasPrefix($0) }) { return true }
+            let components = path.split(separator: "/")
+            return components.contains { ["site-packages", "dist-packages", "node_modules"].contains($0) }
+        }
+
         init(guardrail: SecretGuard, path: String, report: @escaping ([SecretGuard.Kind]) -> Void) {
             self.guardrail = guardrail
+            checksShapes = !Self.ownedByPackages(path)
             checksDockerConfig = path.lowercased().hasSuffix(".json")
             self.report = report
             // The seam holds the tail and as much of the next slice: anchors in the first `patternContext` bytes
@@ -240,6 +257,13 @@ final class SecretScanner: LayerContentObserver, @unchecked Sendable {
 
         func update(_ bytes: UnsafeRawBufferPointer) {
             guard bytes.count > 0 else { return }
+            if !sawFirstBytes {
+                sawFirstBytes = true
+                if bytes.count >= 4 && bytes[0] == 0x7f && bytes[1] == UInt8(ascii: "E") && bytes[2] == UInt8(ascii: "L")
+                    && bytes[3] == UInt8(ascii: "F") {
+                    checksShapes = false
+                }
+            }
             if !carry.isEmpty {
                 // The seam: the kept tail and the start of this slice, for matches that begin in the tail.
                 var seam = carry
@@ -282,6 +306,7 @@ final class SecretScanner: LayerContentObserver, @unchecked Sendable {
             for (value, kind) in guardrail.values where !kinds.contains(kind) {
                 if Self.find(value, in: buffer, before: limit) != nil { add(kind) }
             }
+            guard checksShapes else { return }
             if !kinds.contains(.privateKey) {
                 Self.forEach(Self.privateKeyAnchor, in: buffer, before: limit) { at in
                     // `-----BEGIN` somewhere in the 40 bytes before the anchor (RSA, EC, OPENSSH, ENCRYPTED…), and
@@ -324,19 +349,43 @@ final class SecretScanner: LayerContentObserver, @unchecked Sendable {
         /// lines of an encrypted PEM key).
         private static let keyBodyWindow = 160
 
-        /// A run of at least 40 base64 characters within `keyBodyWindow` bytes of `start`.
+        /// Key material right after a header, as PEM writes it: a line break (`\n`, `\r\n`, or the two characters
+        /// `\n` of a JSON or shell string), optional `Name: value` header lines and a blank line (encrypted PEM),
+        /// then a line of at least 40 base64 characters. A header followed by anything else (a NUL in a binary's
+        /// string table, a quote in source code, the base64 alphabet of an encoder) is not a key.
         private static func hasKeyBody(_ b: UnsafeRawBufferPointer, from start: Int) -> Bool {
-            var run = 0
+            let end = min(b.count, start + keyBodyWindow)
             var i = start
-            while i < min(b.count, start + keyBodyWindow) {
+            /// Skips one line break at `i`; false when there is none.
+            func lineBreak() -> Bool {
+                if i < end && b[i] == 0x0d { i += 1 }
+                if i < end && b[i] == 0x0a { i += 1; return true }
+                if i + 1 < end && b[i] == UInt8(ascii: "\\") && b[i + 1] == UInt8(ascii: "n") { i += 2; return true }
+                return false
+            }
+            guard lineBreak() else { return false }
+            for _ in 0..<4 {
+                // A header line (`Proc-Type: 4,ENCRYPTED`), or the blank line after the headers.
+                var j = i
+                var colon = false
+                while j < end && b[j] != 0x0a && b[j] != 0x0d && b[j] != UInt8(ascii: "\\") {
+                    if b[j] == UInt8(ascii: ":") { colon = true }
+                    j += 1
+                }
+                guard colon || j == i else { break }
+                i = j
+                guard lineBreak() else { return false }
+            }
+            var run = 0
+            while i < end {
                 let c = b[i]
                 let base64 = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || (c >= 0x30 && c <= 0x39)
                     || c == UInt8(ascii: "+") || c == UInt8(ascii: "/") || c == UInt8(ascii: "=")
-                run = base64 ? run + 1 : 0
-                if run >= 40 { return true }
+                guard base64 else { break }
+                run += 1
                 i += 1
             }
-            return false
+            return run >= 40
         }
 
         /// `AKIA…`: 20 capitals or digits in all, not inside a longer run of them.
