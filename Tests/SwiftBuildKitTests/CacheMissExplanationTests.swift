@@ -113,6 +113,26 @@ import Glibc
         #expect(!stored.contains("npm_second_value") && !stored.contains("npm_first_value"), "secret values are not stored")
     }
 
+    @Test(.enabled(if: getuid() == 0, "RUN needs root"))
+    func changedEnvironmentAndMountsAreNamed() async throws {
+        let h = try BuildHarness()
+        try h.write("data/x.txt", "one\n")
+        func dockerfile(_ mode: String) -> String {
+            "FROM localhost/busybox\nENV MODE=\(mode)\nRUN --mount=type=bind,source=data,target=/data cat /data/x.txt > /y\n"
+        }
+        let run = "RUN --mount=type=bind,source=data,target=/data cat /data/x.txt > /y"
+        _ = try await h.build(dockerfile("a"))
+        _ = try await h.build(dockerfile("b"))
+        let env = try #require(Self.misses(h)[run])
+        #expect(env.reason == "ENV MODE changed", "\(env.reason)")
+        #expect(env.parts == [.init(name: "ENV MODE", before: "a", after: "b")])
+        try h.write("data/x.txt", "two\n")
+        _ = try await h.build(dockerfile("b"))
+        let mount = try #require(Self.misses(h)[run])
+        #expect(mount.reason == "mount[0] changed", "\(mount.reason)")
+        #expect(mount.parts.map(\.name) == ["mount[0]"])
+    }
+
     /// The JSON progress event: `{"event": "cache_miss", "step", "reason", "parts": [{"name", "before", "after"}]}`.
     @Test func jsonEventSchema() throws {
         let lines = Mutex<[String]>([])

@@ -365,26 +365,14 @@ final class BuildRun: Sendable {
         var listing: [ContextChecksum.Listed]?
         var listingName: String?
         if let sources = key.parts.first(where: { $0.name == "sources" }), let digest = try? Digest(parsing: sources.value) {
-            var transfer: Instruction.Transfer?
-            switch step.instruction {
-            case .copy(let copy) where copy.from == nil || request.buildContexts[copy.from!.lowercased()] != nil:
-                transfer = copy.transfer
-            case .add(let add): transfer = add.transfer
-            default: break
-            }
             if let kept = checksums.takeListing(digest) {
                 listing = kept
-            } else if let transfer, missed || !explainer.hasListing(digest.encoded) {
-                var root = CopySourceRoot.context(context)
-                if case .copy(let copy) = step.instruction, let from = copy.from,
-                   case .directory(let path) = request.buildContexts[from.lowercased()] {
-                    root = .directory(path)
-                }
-                let paths = transfer.sources.filter { !$0.hasPrefix("<<") && !Self.isURL($0) }
-                if let (again, listed) = try? checksums.listing(source: root, sources: paths, excludes: transfer.excludes),
-                   again == digest {
-                    listing = listed
-                }
+            } else if missed || !explainer.hasListing(digest.encoded), let read = Self.fileSources(step.instruction),
+                      let root = fileRoot(read.from),
+                      let (again, listed) = try? checksums.listing(source: root, sources: read.paths,
+                                                                    excludes: read.excludes),
+                      again == digest {
+                listing = listed
             }
             listingName = digest.encoded
         }
@@ -479,23 +467,38 @@ final class BuildRun: Sendable {
                 parts.append(.init(name: "mount[\(i)]", value: try sourceIdentity(from: mount.from,
                     paths: [mount.source ?? "/"], excludes: [], node: node, stages: stages)))
             }
-        case .copy(let copy):
+        case .copy, .add:
             parts.append(.init(name: "workdir", value: state.editor.workingDirectory))
-            guard content else { return CacheKey(parts) }
-            parts.append(.init(name: "sources", value: try sourceIdentity(from: copy.from,
-                paths: copy.transfer.sources, excludes: copy.transfer.excludes, node: node, stages: stages,
-                listing: listing)))
-        case .add(let add):
-            parts.append(.init(name: "workdir", value: state.editor.workingDirectory))
-            let local = add.transfer.sources.filter { !Self.isURL($0) }
-            parts.append(.init(name: "sources", value: try sourceIdentity(from: nil, paths: local,
-                excludes: add.transfer.excludes, node: node, stages: stages)))
+            guard content, let read = Self.fileSources(step.instruction) else { return CacheKey(parts) }
+            parts.append(.init(name: "sources", value: try sourceIdentity(from: read.from, paths: read.paths,
+                excludes: read.excludes, node: node, stages: stages, listing: listing)))
         case .workdir:
             parts.append(.init(name: "user", value: config.user ?? ""))
         default:
             break
         }
         return CacheKey(parts)
+    }
+
+    /// What a COPY or ADD reads by path (its key's `sources`): where from (`--from`, nil: the context), the
+    /// source paths (heredocs and URLs have keys of their own) and `--exclude`.
+    static func fileSources(_ instruction: Instruction) -> (from: String?, paths: [String], excludes: [String])? {
+        switch instruction {
+        case .copy(let copy):
+            return (copy.from, copy.transfer.sources.filter { !$0.hasPrefix("<<") }, copy.transfer.excludes)
+        case .add(let add):
+            return (nil, add.transfer.sources.filter { !$0.hasPrefix("<<") && !isURL($0) }, add.transfer.excludes)
+        default:
+            return nil
+        }
+    }
+
+    /// The files `from` names when they are files of this machine, checksummed by content: the context (nil) or
+    /// a `--build-context NAME=DIR`; nil for a stage or an image.
+    func fileRoot(_ from: String?) -> CopySourceRoot? {
+        guard let from else { return .context(context) }
+        guard case .directory(let path) = request.buildContexts[from.lowercased()] else { return nil }
+        return .directory(path)
     }
 
     static func isURL(_ s: String) -> Bool {
@@ -508,18 +511,17 @@ final class BuildRun: Sendable {
     /// of the stage or image it copies from.
     func sourceIdentity(from: String?, paths: [String], excludes: [String], node: BuildGraph.Node,
                         stages: [Int: StageState], listing: Bool = false) throws -> String {
-        let sourcePaths = paths.filter { !$0.hasPrefix("<<") }
         switch try input(from, node: node, stages: stages) {
         case .context:
-            return try checksums.checksum(source: .context(context), sources: sourcePaths, excludes: excludes,
+            return try checksums.checksum(source: .context(context), sources: paths, excludes: excludes,
                                           keepListing: listing).description
         case .directory(let path):
-            return try checksums.checksum(source: .directory(path), sources: sourcePaths, excludes: excludes,
+            return try checksums.checksum(source: .directory(path), sources: paths, excludes: excludes,
                                           keepListing: listing).description
         case .stage(_, let state):
-            return "stage:\(state.key) " + sourcePaths.joined(separator: " ")
+            return "stage:\(state.key) " + paths.joined(separator: " ")
         case .image(let image):
-            return "image:\(image.manifestDescriptor.digest) " + sourcePaths.joined(separator: " ")
+            return "image:\(image.manifestDescriptor.digest) " + paths.joined(separator: " ")
         }
     }
 
@@ -548,8 +550,12 @@ final class BuildRun: Sendable {
     /// The input `from` names (nil: the context): a directory context, a stage this one depends on (by name or
     /// index), else the image resolved for the build.
     func input(_ from: String?, node: BuildGraph.Node, stages: [Int: StageState]) throws -> StepInput {
+        switch fileRoot(from) {
+        case .context: return .context
+        case .directory(let path): return .directory(path)
+        case nil: break
+        }
         guard let from else { return .context }
-        if case .directory(let path) = request.buildContexts[from.lowercased()] { return .directory(path) }
         if let dependency = node.dependencies.first(where: { graph.node($0)?.stage.stage.name == from.lowercased()
                                                                  || String($0) == from }) {
             guard let state = stages[dependency] else { throw BuildError("stage \(from) was not built before it was read") }

@@ -98,10 +98,7 @@ final class CacheMissExplainer: Sendable {
             guard access(path, F_OK) != 0 else { continue }
             var text = ""
             text.reserveCapacity(listing.count * 48)
-            for entry in listing {
-                let hex = String(entry.fingerprint, radix: 16)
-                text += String(repeating: "0", count: 16 - hex.count) + hex + " " + entry.path + "\n"
-            }
+            for entry in listing { text += Self.hex(entry.fingerprint) + " " + entry.path + "\n" }
             Self.write(Data(text.utf8), to: path)
         }
         Self.write(data, to: directory + "/steps.json")
@@ -137,6 +134,12 @@ final class CacheMissExplainer: Sendable {
             cached = steps
             return steps
         }
+    }
+
+    /// A fingerprint as the listing files write it: 16 hex digits.
+    static func hex(_ fingerprint: UInt64) -> String {
+        let digits = String(fingerprint, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
     /// A remembered listing as path → fingerprint.
@@ -190,10 +193,7 @@ final class CacheMissExplainer: Sendable {
             if let a = before.listing.flatMap(loadListing), let name = step.listing,
                let b = listings.withLock({ $0[name] }) {
                 var now: [String: String] = [:]
-                for entry in b {
-                    let hex = String(entry.fingerprint, radix: 16)
-                    now[entry.path] = String(repeating: "0", count: 16 - hex.count) + hex
-                }
+                for entry in b { now[entry.path] = Self.hex(entry.fingerprint) }
                 fileParts = Self.fileChanges(a, now)
                 details += fileParts
                 let shown = fileParts.prefix(Self.fileLimit).map { part in
@@ -270,8 +270,18 @@ final class CacheMissExplainer: Sendable {
         return lines.joined(separator: "\n")
     }
 
-    /// The root's random fingerprint key (`cache/explain/key`, made on first use).
+    /// The root's random fingerprint key (`cache/explain/key`), read or made once per build.
+    private let fingerprintKeyCache = Mutex<[UInt8]?>(nil)
     private var fingerprintKey: [UInt8] {
+        fingerprintKeyCache.withLock { cached in
+            if let cached { return cached }
+            let key = loadFingerprintKey()
+            cached = key
+            return key
+        }
+    }
+
+    private func loadFingerprintKey() -> [UInt8] {
         let path = (directory as NSString).deletingLastPathComponent + "/key"
         if let data = FileManager.default.contents(atPath: path), data.count == 32 { return [UInt8](data) }
         var key = [UInt8](repeating: 0, count: 32)

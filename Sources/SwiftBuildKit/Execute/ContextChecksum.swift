@@ -230,19 +230,6 @@ final class RecordHasher {
 
     init() { buffer.reserveCapacity(1 << 16) }
 
-    func append(_ byte: UInt8) {
-        buffer.append(byte)
-        flushIfFull()
-    }
-
-    func append(_ value: UInt32) {
-        buffer.append(UInt8(truncatingIfNeeded: value))
-        buffer.append(UInt8(truncatingIfNeeded: value >> 8))
-        buffer.append(UInt8(truncatingIfNeeded: value >> 16))
-        buffer.append(UInt8(truncatingIfNeeded: value >> 24))
-        flushIfFull()
-    }
-
     func append(bytes: some Collection<UInt8>) {
         buffer.append(contentsOf: bytes)
         flushIfFull()

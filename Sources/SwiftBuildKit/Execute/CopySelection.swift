@@ -43,8 +43,10 @@ struct CopySelection {
 
     /// Whether a node is left out of copies: fifos, sockets and devices of the build context, which BuildKit's
     /// context transfer does not send (from a stage or an image they are copied).
-    func skips(_ st: stat) -> Bool {
-        guard isContext else { return false }
+    func skips(_ st: stat) -> Bool { isContext && Self.isSpecial(st) }
+
+    /// A fifo, socket or device.
+    static func isSpecial(_ st: stat) -> Bool {
         switch st.st_mode & S_IFMT {
         case S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK: return true
         default: return false

@@ -118,11 +118,11 @@ struct DirectCopy {
                 let (skipsSpecial, chmod, ids) = (selection.isContext, request.chmod, owner)
                 do {
                     try selection.collect(match, threads: ProcessInfo.processInfo.activeProcessorCount) { entry -> (String, LayerEntry, Bool)? in
-                        let type = entry.stat.st_mode & S_IFMT
-                        if skipsSpecial && [S_IFIFO, S_IFSOCK, S_IFCHR, S_IFBLK].contains(type) { return nil }
+                        if skipsSpecial && CopySelection.isSpecial(entry.stat) { return nil }
                         let target = top.isEmpty ? entry.relative : top + "/" + entry.relative
                         let metadata = Self.metadata(entry.stat, chmod: chmod, owner: ids)
-                        return (target, .copy(target, source: entry.host, metadata: metadata), type == S_IFDIR)
+                        return (target, .copy(target, source: entry.host, metadata: metadata),
+                                entry.stat.st_mode & S_IFMT == S_IFDIR)
                     } consume: { planned in
                         guard !collision, let (target, entry, isDirectory) = planned else { return }
                         if !add(target, entry, isDirectory: isDirectory) { collision = true }

@@ -157,14 +157,6 @@ final class StatIndex: @unchecked Sendable {
         }
     }
 
-    /// The SHA-256 of the regular file at `path` (described by `st`), from the index when it can be trusted.
-    func contentHash(path: String, st: stat) throws(CopyError) -> [UInt8] {
-        if let hash = trustedHash(path: path, st: st) { return hash }
-        let hash = try Self.contentHash(path, size: Int64(st.st_size))
-        record(path: path, st: st, hash: hash)
-        return hash
-    }
-
     /// The index's hash of the file, when the file has not changed since it was recorded. Safe to call from
     /// several threads at once (it reads only what `init` loaded).
     func trustedHash(path: String, st: stat) -> [UInt8]? {
@@ -178,12 +170,8 @@ final class StatIndex: @unchecked Sendable {
     /// Room for `count` more records.
     func reserve(_ count: Int) { recorded.reserveCapacity(recorded.count + count) }
 
-    /// Records a hash computed from the file (`contentHash(_:size:)`). Not while others look up.
-    func record(path key: String, st: stat, hash: [UInt8]) {
-        record(path: key, identity: Entry(st, hash: []), hash: hash)
-    }
-
-    /// `record` with the file's stat identity (an `Entry` whose hash is ignored).
+    /// Records a hash computed from the file (`contentHash(_:size:)`), with the file's stat identity (an `Entry`
+    /// whose hash is ignored). Not while others look up.
     func record(path: String, identity: Entry, hash: [UInt8]) {
         var entry = identity
         entry.hash = hash
