@@ -12,6 +12,7 @@ PACKAGES=(
   libcurl4                                                                  # ADD <url> and registries (loaded only when used)
   docker-registry apache2-utils                                             # registry tests: a real registry, htpasswd
   qemu-user                                                                 # layer bytes checked under other CPU models
+  qemu-user-static                                                          # RUN for other platforms (binfmt_misc)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -21,4 +22,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+# Debian's arm64 busybox-static package, for the multi-platform tests (which unpack it into an arm64 base image
+# offline; it is never installed). Its path is $SWIFTBUILD_TEST_FIXTURES, else /var/cache/swiftbuild-tests.
+FIXTURES="${SWIFTBUILD_TEST_FIXTURES:-/var/cache/swiftbuild-tests}"
+if ! ls "$FIXTURES"/busybox-static_*_arm64.deb >/dev/null 2>&1; then
+  $SUDO mkdir -p "$FIXTURES"
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $SUDO dpkg --add-architecture arm64
+  fi
+  $SUDO apt-get update -qq
+  (cd "$FIXTURES" && $SUDO apt-get download -qq busybox-static:arm64 2>&1 | grep -v "^W: Download is performed unsandboxed" || true)
+  ls "$FIXTURES"/busybox-static_*_arm64.deb >/dev/null
 fi

@@ -60,8 +60,8 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .customLong("build-context"), help: "Additional build context (NAME=oci-layout:///path[:tag|@digest], NAME=docker-image://REF or NAME=DIR); repeatable.")
     var buildContexts: [String] = []
 
-    @Option(help: "Set the target platform for the build (os/arch[/variant]).")
-    var platform: String?
+    @Option(help: "Set the target platforms for the build (os/arch[/variant], comma-separated or repeated: linux/amd64,linux/arm64 builds one image index).")
+    var platform: [String] = []
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "Output destination (type=oci,dest=FILE[,tar=false]); repeatable.")
     var outputs: [String] = []
@@ -173,11 +173,11 @@ struct BuildCommand: AsyncParsableCommand {
             guard let eq = entry.firstIndex(of: "=") else { throw CommandFailure("invalid --label \"\(entry)\": expected KEY=VALUE") }
             request.labels[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
         }
-        if let platform {
-            guard let parsed = BuildPlatform(parsing: platform) else {
-                throw CommandFailure("invalid --platform \"\(platform)\": expected os/arch[/variant]")
+        for entry in platform {
+            guard let parsed = BuildPlatform.parseList(entry) else {
+                throw CommandFailure("invalid --platform \"\(entry)\": expected os/arch[/variant][,os/arch…]")
             }
-            request.platform = parsed
+            for p in parsed where !request.platforms.contains(p) { request.platforms.append(p) }
         }
         do {
             // type=image/registry outputs are names to tag (and push); the rest are exporters.
@@ -262,8 +262,10 @@ struct BuildCommand: AsyncParsableCommand {
                     if !quiet { CommandOutput.standardError("pushed \(tag.familiar) \(pushed.digest)\n") }
                 }
             }
+            // The image ID; for a multi-platform build, the index digest (as buildx writes it).
+            let imageID = result.platforms.isEmpty ? result.config.digest : result.manifest.digest
             if let iidfile {
-                try Data(result.config.digest.description.utf8).write(to: URL(fileURLWithPath: iidfile))
+                try Data(imageID.description.utf8).write(to: URL(fileURLWithPath: iidfile))
             }
             if let metadataFile {
                 try BuildMetadata(result: result).write(to: metadataFile)
@@ -276,9 +278,13 @@ struct BuildCommand: AsyncParsableCommand {
                 _ = try StorageManager(root: rootPath).prune(PrunePolicy(keepStorage: bytes, unusedFor: 60))
             }
             if quiet && !request.outputs.contains(where: \.isStandardOutput) {
-                CommandOutput.standardOutput(result.config.digest.description + "\n")
+                CommandOutput.standardOutput(imageID.description + "\n")
             } else if !quiet {
-                CommandOutput.standardError("image \(result.manifest.digest)"
+                for image in result.platforms {
+                    CommandOutput.standardError("\(image.platform): image \(image.manifest.digest) ("
+                        + String(format: "%.1fs", image.seconds) + ")\n")
+                }
+                CommandOutput.standardError((result.platforms.isEmpty ? "image " : "index ") + "\(result.manifest.digest)"
                     + (result.tags.isEmpty ? "" : " tagged " + result.tags.map(\.familiar).joined(separator: ", ")) + "\n")
             }
         } catch let error as BuildError {

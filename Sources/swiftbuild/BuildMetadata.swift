@@ -6,15 +6,16 @@ struct BuildMetadata {
     let result: BuildResult
 
     var json: [String: Any] {
+        // A multi-platform build's digest is its index's, which has no config (buildx writes none either).
         var out: [String: Any] = [
             "containerimage.digest": result.manifest.digest.description,
-            "containerimage.config.digest": result.config.digest.description,
             "containerimage.descriptor": [
                 "mediaType": result.manifest.mediaType.rawValue,
                 "digest": result.manifest.digest.description,
                 "size": result.manifest.size,
             ] as [String: Any],
         ]
+        if result.platforms.isEmpty { out["containerimage.config.digest"] = result.config.digest.description }
         if !result.tags.isEmpty { out["image.name"] = result.tags.map(\.description).joined(separator: ",") }
         return out
     }

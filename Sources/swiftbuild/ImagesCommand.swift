@@ -11,8 +11,10 @@ struct ImagesCommand: AsyncParsableCommand {
         discussion: """
             Columns: name, tag, manifest digest (with --digests), image ID (the
             config digest), when the image was created (its config's `created`,
-            which SOURCE_DATE_EPOCH sets), and its compressed size (layers, config
-            and manifest). Examples:
+            which SOURCE_DATE_EPOCH sets), its compressed size (layers, config
+            and manifest) and its platforms. A multi-platform image (an index)
+            shows its index digest, the host's image (else the first platform's)
+            and every platform it holds. Examples:
 
               swiftbuild images
               swiftbuild images --digests --no-trunc
@@ -34,12 +36,13 @@ struct ImagesCommand: AsyncParsableCommand {
             let content = try ContentStore(root: path)
             let store = try ImageStore(root: path, content: content)
             let now = Int64(Date().timeIntervalSince1970)
-            var rows = [["REPOSITORY", "TAG"] + (digests ? ["DIGEST"] : []) + ["IMAGE ID", "CREATED", "SIZE"]]
+            var rows = [["REPOSITORY", "TAG"] + (digests ? ["DIGEST"] : []) + ["IMAGE ID", "CREATED", "SIZE", "PLATFORMS"]]
             for record in try store.list() {
                 let id: String
                 let size: String
                 var created = "-"
-                if let image = try? store.image(record.manifest) {
+                let platforms = ((try? store.platforms(record.manifest)) ?? []).map(\.platform.description)
+                if let image = try? store.preferredImage(record.manifest) {
                     id = noTrunc ? image.id.description : String(image.id.encoded.prefix(12))
                     let total = image.layers.reduce(image.configDescriptor.size + record.manifest.size) { $0 + $1.size }
                     size = StorageUnits.format(bytes: total)
@@ -52,7 +55,7 @@ struct ImagesCommand: AsyncParsableCommand {
                 }
                 let reference = record.reference
                 let digest = noTrunc ? record.manifest.digest.description : String(record.manifest.digest.description.prefix(19))
-                rows.append([reference.familiarName, reference.tag ?? "<none>"] + (digests ? [digest] : []) + [id, created, size])
+                rows.append([reference.familiarName, reference.tag ?? "<none>"] + (digests ? [digest] : []) + [id, created, size, platforms.isEmpty ? "-" : platforms.joined(separator: ",")])
             }
             Table.print(rows)
         } catch let error as ImageStoreError {

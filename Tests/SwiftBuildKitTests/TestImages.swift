@@ -47,8 +47,53 @@ enum TestImages {
         return reference
     }
 
+    static let multiPlatformName = "localhost/busybox-multi:latest"
+
+    /// Where scripts/setup.sh leaves Debian's arm64 busybox-static package.
+    static var fixtures: String {
+        ProcessInfo.processInfo.environment["SWIFTBUILD_TEST_FIXTURES"] ?? "/var/cache/swiftbuild-tests"
+    }
+
+    /// The arm64 busybox binary, unpacked from Debian's `busybox-static:arm64` package (downloaded by
+    /// scripts/setup.sh) into `scratch`; nil when the package is not there.
+    static func arm64Busybox(scratch: String) throws -> String? {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: fixtures),
+              let deb = names.sorted().last(where: { $0.hasPrefix("busybox-static_") && $0.hasSuffix("_arm64.deb") })
+        else { return nil }
+        let target = scratch + "/busybox-arm64-deb"
+        try? FileManager.default.removeItem(atPath: target)
+        _ = try runTool("/usr/bin/dpkg-deb", ["-x", fixtures + "/" + deb, target])
+        return target + "/bin/busybox"
+    }
+
+    /// An index of two busybox images, linux/amd64 (the host's busybox-static) and linux/arm64 (Debian's
+    /// arm64 package), tagged `localhost/busybox-multi:latest`: the base a multi-platform build pulls each
+    /// platform's manifest from. Throws when the arm64 package is missing (run scripts/setup.sh).
+    @discardableResult
+    static func busyboxIndex(root: String) throws -> ImageReference {
+        let reference = try ImageReference(parsing: multiPlatformName)
+        let content = try ContentStore(root: root)
+        let store = try ImageStore(root: root, content: content)
+        guard let arm = try arm64Busybox(scratch: root + "/tmp") else {
+            throw TestFailure("no busybox-static arm64 package in \(fixtures): run scripts/setup.sh")
+        }
+        var built: [(platform: Platform, image: Image)] = []
+        for (platform, binary) in [(Platform(os: "linux", architecture: "amd64"), "/bin/busybox"),
+                                   (Platform(os: "linux", architecture: "arm64"), arm)] {
+            let tree = try busyboxTree(scratch: root + "/tmp", binary: binary)
+            defer { try? FileManager.default.removeItem(atPath: tree) }
+            let image = try ScratchImageBuilder(platform: platform).build(
+                tree: tree, config: ContainerConfig(env: ["PATH=" + path], cmd: ["sh"]),
+                history: "swiftbuild test fixture: busybox-static \(platform.architecture)", into: content)
+            built.append((platform, image))
+        }
+        let index = try ImageWriter.writeIndex(built, into: content)
+        try store.tag(reference, manifest: index.descriptor)
+        return reference
+    }
+
     /// A busybox root file system in a new directory under `scratch` (the caller removes it).
-    static func busyboxTree(scratch: String) throws -> String {
+    static func busyboxTree(scratch: String, binary: String = "/bin/busybox") throws -> String {
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         var template = Array((scratch + "/busybox-tree-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else { throw TestFailure("mkdtemp in \(scratch) failed") }
@@ -74,8 +119,8 @@ enum TestImages {
             try dir("root", 0o700)
             try dir("sys", 0o755)
             try dir("tmp", 0o1777)
-            guard let busybox = FileManager.default.contents(atPath: "/bin/busybox") else {
-                throw TestFailure("/bin/busybox is missing: install busybox-static (scripts/setup.sh)")
+            guard let busybox = FileManager.default.contents(atPath: binary) else {
+                throw TestFailure("\(binary) is missing: install busybox-static (scripts/setup.sh)")
             }
             try file("bin/busybox", [UInt8](busybox), 0o755)
             for applet in busyboxApplets {

@@ -1,5 +1,5 @@
 /// An OS/architecture pair as the platform ARGs describe it (`linux/arm64/v8`).
-public struct BuildPlatform: Sendable, Equatable, CustomStringConvertible {
+public struct BuildPlatform: Sendable, Hashable, CustomStringConvertible {
     public var os: String
     public var architecture: String
     public var variant: String?
@@ -10,12 +10,51 @@ public struct BuildPlatform: Sendable, Equatable, CustomStringConvertible {
         self.variant = variant
     }
 
-    /// `os/arch[/variant]`; nil if malformed.
+    /// `os/arch[/variant]`, normalized (`normalized`); nil if malformed.
     public init?(parsing text: String) {
         let parts = text.lowercased().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else { return nil }
-        self.init(os: parts[0], architecture: parts[1], variant: parts.count == 3 ? parts[2] : nil)
+        self = BuildPlatform(os: parts[0], architecture: parts[1], variant: parts.count == 3 ? parts[2] : nil).normalized
     }
+
+    /// A `--platform` list (`linux/amd64,linux/arm64`), normalized, each platform once, in the order given;
+    /// nil if any entry is malformed or the list is empty.
+    public static func parseList(_ text: String) -> [BuildPlatform]? {
+        var out: [BuildPlatform] = []
+        for field in text.split(separator: ",", omittingEmptySubsequences: false) {
+            guard let platform = BuildPlatform(parsing: String(field.filter { !$0.isWhitespace })) else { return nil }
+            if !out.contains(platform) { out.append(platform) }
+        }
+        return out.isEmpty ? nil : out
+    }
+
+    /// The platform as containerd normalizes it, and as BuildKit prints and matches it: Go's architecture names
+    /// (`x86_64` → `amd64`, `aarch64` → `arm64`, `i386` → `386`), `arm` with a variant (v7 by default, `armhf`
+    /// v7, `armel` v6), and no variant where it says nothing (`arm64/v8`, `amd64/v1`).
+    public var normalized: BuildPlatform {
+        var arch = architecture.lowercased()
+        var variant = self.variant?.lowercased()
+        if let v = variant, !v.isEmpty, v.first?.isNumber == true { variant = "v" + v }
+        switch arch {
+        case "x86_64", "x86-64": arch = "amd64"
+        case "i386", "i486", "i586", "i686": arch = "386"
+        case "aarch64": arch = "arm64"
+        case "armhf": arch = "arm"; variant = "v7"
+        case "armel": arch = "arm"; variant = "v6"
+        default: break
+        }
+        switch arch {
+        case "arm64" where variant == "v8": variant = nil
+        case "amd64" where variant == "v1": variant = nil
+        case "arm" where variant == nil || variant == "": variant = "v7"
+        default: break
+        }
+        if variant == "" { variant = nil }
+        return BuildPlatform(os: os.lowercased(), architecture: arch, variant: variant)
+    }
+
+    /// `linux_arm64_v8`-style name for one platform's folder in a multi-platform `type=local`/`type=tar` output.
+    public var folderName: String { [os, architecture, variant].compactMap { $0 }.joined(separator: "_") }
 
     public var description: String { [os, architecture, variant].compactMap { $0 }.joined(separator: "/") }
 

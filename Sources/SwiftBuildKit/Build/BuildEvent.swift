@@ -32,16 +32,24 @@ public enum BuildEvent: Sendable, Equatable {
         public var count: Int
         /// The instruction as written (first line), e.g. `RUN make`.
         public var text: String
+        /// The platform the step builds for, in a multi-platform build or a stage of a platform that is not the
+        /// host's (whose RUN steps are emulated); nil otherwise.
+        public var platform: String?
 
-        public init(id: Int, stage: String, index: Int, count: Int, text: String) {
+        public init(id: Int, stage: String, index: Int, count: Int, text: String, platform: String? = nil) {
             self.id = id
             self.stage = stage
             self.index = index
             self.count = count
             self.text = text
+            self.platform = platform
         }
 
-        /// What progress shows in brackets: `stage 2/5`, or `internal` for a step of the build itself.
-        public var label: String { count > 0 ? "\(stage) \(index)/\(count)" : stage }
+        /// What progress shows in brackets: `stage 2/5` (`linux/arm64 stage 2/5` with a platform), or
+        /// `internal` for a step of the build itself.
+        public var label: String {
+            guard count > 0 else { return stage }
+            return (platform.map { $0 + " " } ?? "") + "\(stage) \(index)/\(count)"
+        }
     }
 }

@@ -12,8 +12,14 @@ public struct BuildRequest: Sendable {
     public var dockerfileContents: [UInt8]?
     public var target: String?
     public var buildArguments: [String: String]
-    /// The target platform (default: the host's).
-    public var platform: BuildPlatform?
+    /// The target platforms (`--platform linux/amd64,linux/arm64`; empty: the host's). Several build the graph
+    /// once per platform, side by side, into one image index.
+    public var platforms: [BuildPlatform] = []
+    /// The one target platform, when there is one (nil: the host's, or several).
+    public var platform: BuildPlatform? {
+        get { platforms.count == 1 ? platforms[0] : nil }
+        set { platforms = newValue.map { [$0] } ?? [] }
+    }
     /// `-t` names.
     public var tags: [String]
     public var noCache: Bool
@@ -65,7 +71,7 @@ public struct BuildRequest: Sendable {
         self.dockerfileContents = dockerfileContents
         self.target = target
         self.buildArguments = buildArguments
-        self.platform = platform
+        self.platforms = platform.map { [$0] } ?? []
         self.tags = tags
         self.noCache = noCache
         self.noCacheFilter = noCacheFilter

@@ -12,6 +12,10 @@ extension BuildRun {
     func runProcess(_ run: Instruction.Run, step: ResolvedStep, state: StageState, filesystem fs: StepFilesystem,
                     node: BuildGraph.Node, stages: [Int: StageState], stepID: Int) async throws {
         let scratch = fs.scratch
+        // A foreign platform's binaries run under qemu-user-static through binfmt_misc; none registered (and
+        // none this process may register) fails the step here, before anything runs.
+        let platform = node.platform
+        _ = try await BlockingExecutor.shared.run { try Emulation.prepare(platform, host: self.host) }
         let config = state.editor.config.config
         // User and groups come from the image's /etc/passwd and /etc/group (read in a merged view).
         let user = config.user ?? ""
@@ -188,7 +192,7 @@ extension BuildRun {
     func cacheMountDirectory(id: String, sharing: Mount.Sharing, mode: UInt32?, uid: Int?,
                              gid: Int?) throws -> (String, Int32?) {
         let base = builder.root + "/cache-mounts/" + SHA256Hasher.digest(Array(id.utf8)).encoded
-        usedCacheMounts.withLock { $0[id] = base }
+        session.usedCacheMounts.withLock { $0[id] = base }
         func prepare(_ path: String) throws {
             if !FileManager.default.fileExists(atPath: path) {
                 if path == base, let (layer, location) = importedMounts[id] {
@@ -263,7 +267,7 @@ extension BuildRun {
     /// The contents of the cache mounts this build used, as layers in the content store, most recently used
     /// first up to `limit` bytes (before compression); the rest are left out with a warning.
     func cacheMountLayers(limit: Int64) throws -> [String: CacheRecord.Layer] {
-        var used = usedCacheMounts.withLock { $0 }
+        var used = session.usedCacheMounts.withLock { $0 }
         // The mounts of steps that hit the cache too (they did not run, but a fresh runner needs the contents
         // all the same): every cache mount the planned stages name, by its id or its absolute target.
         for node in graph.nodes {

@@ -38,35 +38,27 @@ final class BuildRun: Sendable {
     let plan: StepPlan
     let context: BuildContext
     let fileName: String
-    let platform: Platform
+    /// The build's target platform (this run's: a multi-platform build has one run per platform).
+    let target: BuildPlatform
+    /// The machine's own platform (`BUILDPLATFORM`).
+    let host: BuildPlatform
     /// Every image the build names, resolved before planning: cache keys and content use the same digests.
     let images: ImageResolver
     let events: @Sendable (BuildEvent) -> Void
     /// The build's time for history entries: SOURCE_DATE_EPOCH when given.
     let now: String
-    /// Content checksums of what COPY/ADD select, backed by the persistent stat index.
-    let checksums: ContextChecksum
-    /// Records imported by `--cache-from`, by key, with where each came from.
-    let imported: [String: (record: CacheRecord, location: CacheLocation)]
-    /// Cache-mount contents a `--cache-from` holds, by mount id: unpacked into a mount the first time a step
-    /// uses it on this machine.
-    let importedMounts: [String: (layer: CacheRecord.Layer, location: CacheLocation)]
-    /// The cache-mount directories this build used, by id (for `--cache-to …,cache-mounts=true`).
-    let usedCacheMounts = Mutex<[String: String]>([:])
-    /// Every record this build used or produced (for `--cache-to`), by key.
-    let usedRecords = Mutex<[String: CacheRecord]>([:])
-    /// Layers of imported records that hit, not fetched yet (by layer digest): fetched only when a step
-    /// unpacks them, the image is written, or the cache is exported.
-    let pendingLayers = Mutex<[Digest: (layer: CacheRecord.Layer, location: CacheLocation)]>([:])
-    /// COPY steps written straight from the context into their layers.
-    let streamedCopies = Atomic<Int>(0)
+    /// What the runs of this build share (imported cache, used records, claims on step keys).
+    let session: BuildSession
+    var checksums: ContextChecksum { session.checksums }
+    var imported: [String: (record: CacheRecord, location: CacheLocation)] { session.imported }
+    var importedMounts: [String: (layer: CacheRecord.Layer, location: CacheLocation)] { session.importedMounts }
     /// What step layers are checked for (nil with `--allow-secrets-in-layers`).
     let secretGuard: SecretGuard?
     /// This build's steps against the last build's, for the reason of each miss.
     let explainer: CacheMissExplainer
 
     init(builder: Builder, request: BuildRequest, graph: BuildGraph, plan: StepPlan, context: BuildContext,
-         fileName: String, platform: Platform, images: ImageResolver,
+         fileName: String, target: BuildPlatform, host: BuildPlatform, images: ImageResolver, session: BuildSession,
          events: @escaping @Sendable (BuildEvent) -> Void) throws {
         self.builder = builder
         self.request = request
@@ -74,14 +66,15 @@ final class BuildRun: Sendable {
         self.plan = plan
         self.context = context
         self.fileName = fileName
-        self.platform = platform
+        self.target = target
+        self.host = host
         self.images = images
+        self.session = session
         self.events = events
-        checksums = try ContextChecksum(root: builder.root)
         var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let contextPath = realpath(context.directory, &resolved) != nil ? String(cString: resolved) : context.directory
         explainer = CacheMissExplainer(root: builder.root, identity: [contextPath, fileName, request.target ?? "",
-                                                                      platform.description].joined(separator: "\u{0}"))
+                                                                      target.description].joined(separator: "\u{0}"))
         if request.allowSecretsInLayers {
             secretGuard = nil
         } else {
@@ -95,26 +88,6 @@ final class BuildRun: Sendable {
         }
         let seconds = request.sourceDateEpoch ?? Int64(Date().timeIntervalSince1970)
         now = RFC3339.format(secondsSinceEpoch: seconds)
-        var imported: [String: (record: CacheRecord, location: CacheLocation)] = [:]
-        var importedMounts: [String: (layer: CacheRecord.Layer, location: CacheLocation)] = [:]
-        let exchange = CacheExchange(content: builder.content, registry: request.registry)
-        for location in request.cacheFrom {
-            guard let contents = try exchange.load(location) else {
-                switch location {
-                case .local(let directory): events(.warning("cache import from \(directory): no cache there (no index.json); ignored"))
-                case .registry(let name): events(.warning("cache import from \(name): not found; ignored"))
-                }
-                continue
-            }
-            for (key, record) in contents.records where imported[key] == nil {
-                imported[key] = (record, location)
-            }
-            for (id, layer) in contents.mounts where importedMounts[id] == nil {
-                importedMounts[id] = (layer, location)
-            }
-        }
-        self.imported = imported
-        self.importedMounts = importedMounts
     }
 
     /// A record from `--cache-from` for a key missing locally. It is stored locally at once (a local record
@@ -122,7 +95,7 @@ final class BuildRun: Sendable {
     func importedRecord(_ key: CacheKey) throws -> CacheRecord? {
         guard let (record, location) = imported[key.digest.description] else { return nil }
         for layer in record.layers where !builder.content.has(layer.digest) {
-            pendingLayers.withLock { $0[layer.digest] = (layer, location) }
+            session.pendingLayers.withLock { $0[layer.digest] = (layer, location) }
         }
         try builder.cache.store(record, for: key)
         return record
@@ -132,9 +105,9 @@ final class BuildRun: Sendable {
     func ensureLayers(_ digests: [Digest]) throws {
         let exchange = CacheExchange(content: builder.content, registry: request.registry)
         for digest in digests {
-            guard let (layer, location) = pendingLayers.withLock({ $0[digest] }) else { continue }
+            guard let (layer, location) = session.pendingLayers.withLock({ $0[digest] }) else { continue }
             try exchange.fetch(layer, from: location)
-            pendingLayers.withLock { _ = $0.removeValue(forKey: digest) }
+            session.pendingLayers.withLock { _ = $0.removeValue(forKey: digest) }
         }
     }
 
@@ -247,18 +220,18 @@ final class BuildRun: Sendable {
         switch node.base {
         case .scratch:
             // BuildKit's empty image: the default PATH and "/" as the working directory.
-            var config = ImageConfig(platform: platform)
+            var config = ImageConfig(platform: Platform(node.platform))
             config.config.env = ["PATH=" + ConfigEditor.defaultPath]
             config.config.workingDir = "/"
             return StageState(layers: [], editor: ConfigEditor(base: config), history: [],
-                              key: CacheKey([.init(name: "scratch", value: platform.description)]).digest)
+                              key: CacheKey([.init(name: "scratch", value: node.platform.description)]).digest)
         case .stage(let s):
             guard let state = stages[s] else { throw BuildError("stage \(s) was not built") }
             var next = state
             next.editor.cmdSetInStage = false
             return next
         case .image(let name):
-            let image = try images.image(name)
+            let image = try images.image(ImageRequest(name: name, platform: node.platform))
             let layers = zip(image.layers, image.diffIDs).map { LayerRef(descriptor: $0, diffID: $1) }
             var config = image.config
             let history = config.history ?? []
@@ -276,7 +249,7 @@ final class BuildRun: Sendable {
         }
         guard let stage = definition.stages.first else { return }
         let resolver = StageResolver(definition: definition, buildArguments: request.buildArguments,
-                                     buildPlatform: BuildPlatform(os: platform.os, architecture: platform.architecture))
+                                     buildPlatform: host, targetPlatform: target)
         let resolved = try resolver.resolve(stage, baseEnvironment: state.editor.environment)
         for step in resolved.steps {
             _ = try await runStep(step, &state, node: node, stages: [:], stepID: stepID)
@@ -335,25 +308,37 @@ final class BuildRun: Sendable {
 
         let key = try cacheKey(step, state, node: node, stages: stages)
         events(.stepCacheKey(id: stepID, key: key))
-        var unchecked = false
-        if !skipCache, let record = try builder.cache.lookup(key) ?? importedRecord(key) {
-          if secretGuard != nil && record.secretsAllowed == true {
-            unchecked = true  // made without the secret check: run the step again, and check it
-          } else {
-            let (remembered, listing) = rememberedStep(step, key: key, state: state, node: node, missed: false)
-            explainer.record(remembered, listing: listing)
-            usedRecords.withLock { $0[key.digest.description] = record }
-            apply(record, to: &state, step: step)
-            state.key = key.digest
-            events(.stepCached(id: stepID, key: key.digest))
-            return .cached
-          }
-        }
-        explainMiss(step, key: key, state: state, node: node, stepID: stepID, noCache: skipCache,
-                    unchecked: unchecked)
+        // Another platform's run that reaches the same key (a stage both build alike) waits for this one and
+        // takes its record, even with --no-cache: one build builds a step once.
+        return try await session.withClaim(key.digest) { () async throws -> StepOutcome in
+            var unchecked = false
+            let found: CacheRecord?
+            if let made = session.produced.withLock({ $0[key.digest.description] }) {
+                found = made
+            } else if !skipCache {
+                found = try builder.cache.lookup(key) ?? importedRecord(key)
+            } else {
+                found = nil
+            }
+            if let found {
+                if secretGuard != nil && found.secretsAllowed == true {
+                    unchecked = true  // made without the secret check: run the step again, and check it
+                } else {
+                    let (remembered, listing) = rememberedStep(step, key: key, state: state, node: node, missed: false)
+                    explainer.record(remembered, listing: listing)
+                    session.usedRecords.withLock { $0[key.digest.description] = found }
+                    apply(found, to: &state, step: step)
+                    state.key = key.digest
+                    events(.stepCached(id: stepID, key: key.digest))
+                    return .cached
+                }
+            }
+            explainMiss(step, key: key, state: state, node: node, stepID: stepID, noCache: skipCache,
+                        unchecked: unchecked)
 
-        let layer = try await execute(step, state: state, node: node, stages: stages, stepID: stepID)
-        return try record(layer, key: key, family: family, step: step, state: &state)
+            let layer = try await execute(step, state: state, node: node, stages: stages, stepID: stepID)
+            return try record(layer, key: key, family: family, step: step, state: &state)
+        }
     }
 
     /// The step as the explainer remembers it: stage, position, text, base, key parts, and the files of a
@@ -380,7 +365,7 @@ final class BuildRun: Sendable {
         switch node.base {
         case .scratch: base = "scratch"
         case .stage(let index): base = "stage \(graph.node(index)?.stage.stage.name ?? String(index))"
-        case .image(let name): base = (try? images.image(name)).map { "\(name)@\($0.manifestDescriptor.digest)" } ?? name
+        case .image(let name): base = (try? images.image(ImageRequest(name: name, platform: node.platform))).map { "\(name)@\($0.manifestDescriptor.digest)" } ?? name
         }
         return (CacheMissExplainer.Step(stage: node.stage.stage.name ?? String(node.stage.stage.index),
                                         position: (node.stage.steps.firstIndex(of: step) ?? 0) + 1,
@@ -415,7 +400,8 @@ final class BuildRun: Sendable {
                                  secretsAllowed: secretGuard == nil && !layers.isEmpty ? true : nil)
         if let family { builder.cache.noteFamily(family) }
         try builder.cache.store(record, for: key)
-        usedRecords.withLock { $0[key.digest.description] = record }
+        session.usedRecords.withLock { $0[key.digest.description] = record }
+        session.produced.withLock { $0[key.digest.description] = record }
         apply(record, to: &state, step: step)
         state.key = key.digest
         return .built(layerBytes: layers.reduce(0) { $0 + $1.descriptor.size })
@@ -448,7 +434,7 @@ final class BuildRun: Sendable {
                   stages: [Int: StageState], content: Bool = true, listing: Bool = false) throws -> CacheKey {
         var parts: [CacheKey.Part] = [
             .init(name: "parent", value: state.key.description),
-            .init(name: "platform", value: platform.description),
+            .init(name: "platform", value: node.platform.description),
             .init(name: "instruction", value: CacheKey.canonical(step.instruction)),
         ]
         // How the step's layer is cut, when it is not the default (so the default keys stay as they were).
@@ -561,7 +547,7 @@ final class BuildRun: Sendable {
             guard let state = stages[dependency] else { throw BuildError("stage \(from) was not built before it was read") }
             return .stage(dependency, state)
         }
-        return .image(try images.image(from))
+        return .image(try images.image(ImageRequest(name: from, platform: target)))
     }
 
     // MARK: - Execution
@@ -656,7 +642,7 @@ final class BuildRun: Sendable {
                                     observer: LayerContentObservers(observers), split: split)
         }
         guard let results else { return nil }
-        streamedCopies.add(1, ordering: .relaxed)
+        session.streamedCopies.add(1, ordering: .relaxed)
         return results.map(LayerRef.init)
     }
 

@@ -55,9 +55,10 @@ public final class Builder: Sendable {
             source = [UInt8](data)
         }
 
-        let hostPlatform = Platform.host
-        let host = BuildPlatform(os: hostPlatform.os, architecture: hostPlatform.architecture, variant: hostPlatform.variant)
-        let targetPlatform = request.platform ?? host
+        let host = BuildPlatform.host
+        // One run per target platform, all at once; the host's alone by default.
+        let targets = request.platforms.isEmpty ? [host] : request.platforms
+        let multiPlatform = targets.count > 1
         var arguments = request.buildArguments
         if let epoch = request.sourceDateEpoch, arguments["SOURCE_DATE_EPOCH"] == nil {
             arguments["SOURCE_DATE_EPOCH"] = String(epoch)
@@ -82,9 +83,9 @@ public final class Builder: Sendable {
 
         // Resolve, then plan: every image the build names is resolved (pulled if missing) before the stages
         // that use it are expanded, so words see the real base environments.
-        let platform = Platform(targetPlatform)
         let nextID = Mutex(1)
-        let resolver = ImageResolver(builder: self, request: request, platform: platform, progress: .init(
+        let resolver = ImageResolver(builder: self, request: request,
+                                     showsPlatform: multiPlatform || targets.contains { $0 != host }, progress: .init(
             planned: { name in
                 let id = nextID.withLock { id in defer { id += 1 }; return id }
                 events(.stepPlanned(.init(id: id, stage: "internal", index: 0, count: 0,
@@ -92,25 +93,119 @@ public final class Builder: Sendable {
                 return id
             },
             events: events))
-        let graph = try await Self.plan(source: source, fileName: fileName, request: request, arguments: arguments,
-                                        host: host, targetPlatform: targetPlatform, resolver: resolver)
-
-        let plan = StepPlan(graph: graph, firstID: nextID.withLock { $0 })
-        for step in plan.allSteps { events(.stepPlanned(step)) }
-        let lint = Self.sensitiveNameWarnings(graph: graph, source: source, fileName: fileName)
-        for warning in lint.warnings { events(.warning(warning)) }
-        if lint.fail && !lint.warnings.isEmpty {
-            throw BuildError("lint violation (# check=error=true): \(lint.warnings.joined(separator: "; "))")
+        var graphs: [BuildGraph] = []
+        for target in targets {
+            graphs.append(try await Self.plan(source: source, fileName: fileName, request: request, arguments: arguments,
+                                              host: host, targetPlatform: target, resolver: resolver))
         }
 
-        // Creating the run imports `--cache-from` records (files or a registry): blocking work.
-        let run = try await BlockingExecutor.shared.run {
-            try BuildRun(builder: self, request: request, graph: graph, plan: plan, context: context,
-                         fileName: fileName, platform: platform, images: resolver, events: events)
+        var plans: [StepPlan] = []
+        for graph in graphs {
+            let plan = StepPlan(graph: graph, firstID: nextID.withLock { $0 }) { node in
+                multiPlatform || node.platform != host ? node.platform.description : nil
+            }
+            nextID.withLock { $0 = plan.nextID }
+            plans.append(plan)
+            for step in plan.allSteps { events(.stepPlanned(step)) }
         }
-        let final = try await run.execute()
+        var warned: Set<String> = []
+        var lintFailed = false
+        for graph in graphs {
+            let lint = Self.sensitiveNameWarnings(graph: graph, source: source, fileName: fileName)
+            for warning in lint.warnings where warned.insert(warning).inserted { events(.warning(warning)) }
+            lintFailed = lintFailed || (lint.fail && !lint.warnings.isEmpty)
+        }
+        if lintFailed {
+            throw BuildError("lint violation (# check=error=true): \(warned.sorted().joined(separator: "; "))")
+        }
 
-        // The image: config and manifest as canonical JSON in the content store.
+        // Creating the session imports `--cache-from` records (files or a registry): blocking work.
+        let session = try await BlockingExecutor.shared.run {
+            try BuildSession(builder: self, request: request, events: events)
+        }
+        var made: [BuildRun] = []
+        for (target, (graph, plan)) in zip(targets, zip(graphs, plans)) {
+            made.append(try BuildRun(builder: self, request: request, graph: graph, plan: plan, context: context,
+                                     fileName: fileName, target: target, host: host, images: resolver,
+                                     session: session, events: events))
+        }
+        let runs = made
+        // The platforms build side by side; the first failure cancels the others.
+        let finals = try await withThrowingTaskGroup(of: (Int, StageState, Double).self) { group in
+            for (i, run) in runs.enumerated() {
+                group.addTask {
+                    let clock = ContinuousClock()
+                    let started = clock.now
+                    let state = try await run.execute()
+                    return (i, state, (clock.now - started).seconds)
+                }
+            }
+            var out: [Int: (StageState, Double)] = [:]
+            do {
+                for try await (i, state, seconds) in group { out[i] = (state, seconds) }
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+            return runs.indices.map { out[$0]! }
+        }
+
+        // The images: config and manifest (and for several platforms, an index) as canonical JSON in the
+        // content store.
+        let configs = zip(runs, finals).map { run, final in Self.imageConfig(final.0, run: run, request: request) }
+        // Writing the images, exporting them (files, registries) and the cache: blocking work, off the
+        // cooperative pool.
+        let (content, images, scratch, tagged) = (self.content, self.images, self.scratch, tags)
+        let written = try await BlockingExecutor.shared.run { () throws -> ImageSet in
+            var built: [(platform: Platform, image: Image)] = []
+            for (i, run) in runs.enumerated() {
+                let layers = finals[i].0.layers
+                try run.ensureLayers(layers.map(\.descriptor.digest))
+                built.append((Platform(run.target), try ImageWriter.write(
+                    config: configs[i], layers: layers.map(\.descriptor),
+                    annotations: request.annotations.isEmpty ? nil : request.annotations, into: content)))
+            }
+            let written: ImageSet = multiPlatform ? try ImageWriter.writeIndex(built, into: content) : .image(built[0].image)
+            for tag in tagged { try images.tag(tag, manifest: written.descriptor) }
+            let exporter = ImageExporter(content: content, scratch: scratch)
+            for output in request.outputs {
+                do {
+                    try exporter.export(written, tags: tagged, to: output)
+                } catch {
+                    throw BuildError("exporting to \(output.destination): \(error)", cause: error)
+                }
+            }
+            if !request.cacheTo.isEmpty {
+                // Every platform's records, together.
+                let all = session.usedRecords.withLock { $0 }
+                let finalLayers = Set(finals.flatMap { $0.0.layers.map(\.descriptor.digest) })
+                let exchange = CacheExchange(content: content, registry: request.registry)
+                for target in request.cacheTo {
+                    // min: the records whose layer is in a final image (and steps that changed nothing).
+                    let records = target.mode == .max ? all : all.filter { entry in
+                        entry.value.layers.isEmpty || entry.value.layers.contains { finalLayers.contains($0.digest) }
+                    }
+                    try runs[0].ensureLayers(records.values.flatMap { $0.layers.map(\.digest) })
+                    let mounts = target.cacheMounts ? try runs[0].cacheMountLayers(limit: target.cacheMountsMax) : [:]
+                    try exchange.export(records, mounts: mounts, to: target.location)
+                }
+            }
+            return written
+        }
+        let platformResults = zip(written.platformImages, finals).map { entry, final in
+            BuildResult.PlatformResult(platform: entry.platform, manifest: entry.image.manifestDescriptor,
+                                       config: entry.image.configDescriptor, seconds: final.1)
+        }
+        let first = written.platformImages[0].image
+        events(.buildFinished(manifest: written.descriptor.digest, config: first.configDescriptor.digest,
+                              seconds: (ContinuousClock.now - started).seconds))
+        return BuildResult(manifest: written.descriptor, config: first.configDescriptor, imageConfig: configs[0],
+                           tags: tags, streamedCopies: session.streamedCopies.load(ordering: .relaxed),
+                           platforms: multiPlatform ? platformResults : [], written: written)
+    }
+
+    /// The image config of a run's final stage: its layers' diff IDs, history, created time and `--label`s.
+    static func imageConfig(_ final: StageState, run: BuildRun, request: BuildRequest) -> ImageConfig {
         var config = final.editor.config
         config.rootfs = ImageConfig.RootFS(diffIDs: final.layers.map(\.diffID))
         config.history = final.history
@@ -122,42 +217,7 @@ public final class Builder: Sendable {
             labels[k] = v
             config.config.labels = labels
         }
-        // Writing the image, exporting it (files, registries) and the cache: blocking work, off the cooperative pool.
-        let (content, images, scratch, imageConfig, tagged) = (self.content, self.images, self.scratch, config, tags)
-        let written = try await BlockingExecutor.shared.run { () throws -> Image in
-            try run.ensureLayers(final.layers.map(\.descriptor.digest))
-            let written = try ImageWriter.write(config: imageConfig, layers: final.layers.map(\.descriptor),
-                                               annotations: request.annotations.isEmpty ? nil : request.annotations,
-                                               into: content)
-            for tag in tagged { try images.tag(tag, manifest: written.manifestDescriptor) }
-            let exporter = ImageExporter(content: content, scratch: scratch)
-            for output in request.outputs {
-                do {
-                    try exporter.export(written, tags: tagged, to: output)
-                } catch {
-                    throw BuildError("exporting to \(output.destination): \(error)", cause: error)
-                }
-            }
-            if !request.cacheTo.isEmpty {
-                let all = run.usedRecords.withLock { $0 }
-                let finalLayers = Set(final.layers.map(\.descriptor.digest))
-                let exchange = CacheExchange(content: content, registry: request.registry)
-                for target in request.cacheTo {
-                    // min: the records whose layer is in the final image (and steps that changed nothing).
-                    let records = target.mode == .max ? all : all.filter { entry in
-                        entry.value.layers.isEmpty || entry.value.layers.contains { finalLayers.contains($0.digest) }
-                    }
-                    try run.ensureLayers(records.values.flatMap { $0.layers.map(\.digest) })
-                    let mounts = target.cacheMounts ? try run.cacheMountLayers(limit: target.cacheMountsMax) : [:]
-                    try exchange.export(records, mounts: mounts, to: target.location)
-                }
-            }
-            return written
-        }
-        events(.buildFinished(manifest: written.manifestDescriptor.digest, config: written.configDescriptor.digest,
-                              seconds: (ContinuousClock.now - started).seconds))
-        return BuildResult(manifest: written.manifestDescriptor, config: written.configDescriptor, imageConfig: config,
-                           tags: tags, streamedCopies: run.streamedCopies.load(ordering: .relaxed))
+        return config
     }
 }
 
@@ -216,8 +276,9 @@ extension Builder {
                 let stageResolver = StageResolver(definition: definition, buildArguments: arguments,
                                                   buildPlatform: host, targetPlatform: targetPlatform)
                 return try BuildGraph(definition: definition, target: request.target, resolver: stageResolver,
-                                      namedContexts: Set(request.buildContexts.keys)) { name in
-                    resolver.resolvedImage(name).map { ConfigEditor(base: $0.config).environment } ?? []
+                                      namedContexts: Set(request.buildContexts.keys)) { name, platform in
+                    resolver.resolvedImage(ImageRequest(name: name, platform: platform))
+                        .map { ConfigEditor(base: $0.config).environment } ?? []
                 }
             } catch {
                 throw BuildError(dockerfile: error, fileName: fileName, source: source)
@@ -227,9 +288,10 @@ extension Builder {
         for _ in 0..<planningRounds {
             // Bases first: their ENV changes how the rest expands, `--from` names included.
             let bases = planned.baseImages.filter { !resolver.isSettled($0) }
-            let inputs = planned.inputImages.filter { resolver.isImage($0) && !resolver.isSettled($0) }
+            let inputs = planned.inputImages(target: targetPlatform)
+                .filter { resolver.isImage($0.name) && !resolver.isSettled($0) }
             if bases.isEmpty && inputs.isEmpty {
-                try requireResolved(planned, resolver: resolver, fileName: fileName)
+                try requireResolved(planned, resolver: resolver, fileName: fileName, target: targetPlatform)
                 return planned
             }
             await resolver.resolve(bases.isEmpty ? inputs : bases)
@@ -241,10 +303,11 @@ extension Builder {
 
     /// Every image the plan reads resolved; the first that did not is an error located at the instruction
     /// that names it (the FROM, or the COPY/RUN with `--from`).
-    static func requireResolved(_ graph: BuildGraph, resolver: ImageResolver, fileName: String) throws {
+    static func requireResolved(_ graph: BuildGraph, resolver: ImageResolver, fileName: String,
+                                target: BuildPlatform) throws {
         for node in graph.nodes {
             if case .image(let name) = node.base {
-                do { _ = try resolver.image(name) } catch var error as BuildError {
+                do { _ = try resolver.image(ImageRequest(name: name, platform: node.platform)) } catch var error as BuildError {
                     error.fileName = fileName
                     error.range = error.range ?? node.stage.stage.fromRange
                     error.instruction = error.instruction ?? "FROM \(node.stage.base)"
@@ -254,7 +317,7 @@ extension Builder {
             for step in node.stage.steps {
                 for name in BuildGraph.fromReferences(step.instruction)
                 where node.imageInputs.contains(name) && resolver.isImage(name) {
-                    do { _ = try resolver.image(name) } catch var error as BuildError {
+                    do { _ = try resolver.image(ImageRequest(name: name, platform: target)) } catch var error as BuildError {
                         error.fileName = fileName
                         error.range = error.range ?? step.node.range
                         error.instruction = error.instruction ?? StepPlan.firstLine(step.node.original)
@@ -272,6 +335,14 @@ extension Platform {
     }
 }
 
+extension BuildPlatform {
+    /// This machine's platform, normalized (`linux/amd64`, `linux/arm64`).
+    static var host: BuildPlatform {
+        let host = Platform.host
+        return BuildPlatform(os: host.os, architecture: host.architecture, variant: host.variant).normalized
+    }
+}
+
 extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
@@ -281,26 +352,32 @@ struct StepPlan: Sendable {
     /// Step ids of each stage: [stage index: (FROM id, step ids)].
     var ids: [Int: (from: Int, steps: [Int])] = [:]
     var allSteps: [BuildEvent.Step] = []
+    /// The first id after this plan's.
+    var nextID: Int
 
-    init(graph: BuildGraph, firstID: Int = 1) {
+    /// `platform` gives the platform a stage's steps show (nil: none).
+    init(graph: BuildGraph, firstID: Int = 1, platform: (BuildGraph.Node) -> String? = { _ in nil }) {
         var next = firstID
         for node in graph.nodes {
             let stage = node.stage.stage
             let label = stage.name ?? "stage-\(stage.index)"
             let count = node.stage.steps.count + 1
+            let shown = platform(node)
             let fromID = next
             next += 1
             allSteps.append(.init(id: fromID, stage: label, index: 1, count: count,
-                                  text: "FROM " + node.stage.base + (stage.name.map { " AS \($0)" } ?? "")))
+                                  text: "FROM " + node.stage.base + (stage.name.map { " AS \($0)" } ?? ""),
+                                  platform: shown))
             var stepIDs: [Int] = []
             for (i, step) in node.stage.steps.enumerated() {
                 stepIDs.append(next)
                 allSteps.append(.init(id: next, stage: label, index: i + 2, count: count,
-                                      text: Self.firstLine(step.node.original)))
+                                      text: Self.firstLine(step.node.original), platform: shown))
                 next += 1
             }
             ids[stage.index] = (fromID, stepIDs)
         }
+        nextID = next
     }
 
     static func firstLine(_ text: String) -> String {

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import SwiftBuildDockerfile
 import SwiftBuildOCI
 
 /// Every image a build names (FROM, `COPY --from`, `RUN --mount=from=`, named contexts), each resolved once
@@ -15,21 +16,22 @@ final class ImageResolver: Sendable {
 
     let builder: Builder
     let request: BuildRequest
-    let platform: Platform
+    /// Whether progress names the platform of each resolution (a multi-platform build, or a foreign one).
+    let showsPlatform: Bool
     private let progress: Progress
-    private let resolved = Mutex<[String: Image]>([:])
+    private let resolved = Mutex<[ImageRequest: Image]>([:])
     /// Names whose resolution failed: an error only if the final plan still needs them.
-    private let failures = Mutex<[String: BuildError]>([:])
+    private let failures = Mutex<[ImageRequest: BuildError]>([:])
 
-    init(builder: Builder, request: BuildRequest, platform: Platform, progress: Progress) {
+    init(builder: Builder, request: BuildRequest, showsPlatform: Bool = false, progress: Progress) {
         self.builder = builder
         self.request = request
-        self.platform = platform
+        self.showsPlatform = showsPlatform
         self.progress = progress
     }
 
     /// The resolved image of `name`, if resolved.
-    func resolvedImage(_ name: String) -> Image? { resolved.withLock { $0[name] } }
+    func resolvedImage(_ wanted: ImageRequest) -> Image? { resolved.withLock { $0[wanted] } }
 
     /// Whether `name` names an image (not a directory given with `--build-context`, which COPY reads as is).
     func isImage(_ name: String) -> Bool {
@@ -38,63 +40,73 @@ final class ImageResolver: Sendable {
     }
 
     /// Whether `name` has been tried (resolved, or failed).
-    func isSettled(_ name: String) -> Bool {
-        resolved.withLock { $0[name] != nil } || failures.withLock { $0[name] != nil }
+    func isSettled(_ wanted: ImageRequest) -> Bool {
+        resolved.withLock { $0[wanted] != nil } || failures.withLock { $0[wanted] != nil }
     }
 
     /// The resolved image of `name`; a name the plan needs that did not resolve throws that failure.
-    func image(_ name: String) throws -> Image {
-        if let image = resolvedImage(name) { return image }
-        if let failure = failures.withLock({ $0[name] }) { throw failure }
+    func image(_ wanted: ImageRequest) throws -> Image {
+        if let image = resolvedImage(wanted) { return image }
+        if let failure = failures.withLock({ $0[wanted] }) { throw failure }
         // Only an ONBUILD trigger of a base image can name an image the plan did not see: resolve it now.
-        return try resolveOne(name, stepID: nil)
+        return try resolveOne(wanted, stepID: nil)
     }
 
     /// Resolves the names not yet tried, in parallel (bounded by the registry's transfer limit). Failures are
     /// kept, not thrown: `image(_:)` throws them if the final plan needs the name.
-    func resolve(_ names: [String]) async {
-        let pending = Array(Set(names.filter { !isSettled($0) })).sorted()
+    func resolve(_ names: [ImageRequest]) async {
+        let pending = Array(Set(names.filter { !isSettled($0) })).sorted { $0.description < $1.description }
         guard !pending.isEmpty else { return }
-        let ids = pending.map { progress.planned($0) }
+        let ids = pending.map { progress.planned(showsPlatform ? "\($0.platform) \($0.name)" : $0.name) }
         await BlockingExecutor.shared.forEach(Array(zip(pending, ids)),
-                                              limit: request.registry?.parallelTransfers ?? 4) { name, id in
+                                              limit: request.registry?.parallelTransfers ?? 4) { wanted, id in
             let clock = ContinuousClock()
             let started = clock.now
             self.progress.events(.stepStarted(id: id))
             do {
-                let image = try self.resolveOne(name, stepID: id)
+                let image = try self.resolveOne(wanted, stepID: id)
                 self.progress.events(.stepFinished(id: id, seconds: (clock.now - started).seconds,
                                                    key: image.manifestDescriptor.digest, layerBytes: nil))
             } catch {
                 let failure = error as? BuildError ?? BuildError("\(error)", cause: error)
-                self.failures.withLock { $0[name] = failure }
+                self.failures.withLock { $0[wanted] = failure }
                 self.progress.events(.stepFailed(id: id, seconds: (clock.now - started).seconds,
                                                  message: failure.message))
             }
         }
     }
 
-    private func resolveOne(_ name: String, stepID: Int?) throws -> Image {
+    private func resolveOne(_ wanted: ImageRequest, stepID: Int?) throws -> Image {
+        let (name, platform) = (wanted.name, Platform(wanted.platform))
         let image: Image
         switch request.buildContexts[name.lowercased()] {
         case .ociLayout(let path, let tag, let digest):
             image = try OCILayoutSource(path: path, content: builder.content, images: builder.images)
                 .image(tag: tag, digest: digest, platform: platform)
         case .dockerImage(let reference):
-            image = try resolveStoredImage(reference, stepID: stepID)
+            image = try resolveStoredImage(reference, platform: platform, stepID: stepID)
         case .directory(let path):
             throw BuildError("build context \(name) is a directory (\(path)): it can be used with COPY --from, not FROM")
         case nil:
-            image = try resolveStoredImage(name, stepID: stepID)
+            image = try resolveStoredImage(name, platform: platform, stepID: stepID)
         }
-        resolved.withLock { $0[name] = image }
+        // A single-platform image of another platform is used as it is, with a warning (BuildKit's
+        // InvalidBaseImagePlatform); an index without the platform fails in the selection instead.
+        let actual = BuildPlatform(os: image.config.os, architecture: image.config.architecture,
+                                   variant: image.config.variant).normalized
+        if actual.os != wanted.platform.os || actual.architecture != wanted.platform.architecture
+            || (actual.variant != nil && wanted.platform.variant != nil && actual.variant != wanted.platform.variant) {
+            progress.events(.warning("InvalidBaseImagePlatform: base image \(name) was pulled with platform "
+                                     + "\"\(actual)\", expected \"\(wanted.platform)\" for the current build"))
+        }
+        resolved.withLock { $0[wanted] = image }
         return image
     }
 
     /// A name from the local store first; the registry when the name is not stored (then it is pulled and
     /// tagged), or, with `--pull`, when the registry's digest for the tag differs from the stored one.
     /// A pinned digest that is stored is used without asking the registry.
-    private func resolveStoredImage(_ name: String, stepID: Int?) throws -> Image {
+    private func resolveStoredImage(_ name: String, platform: Platform, stepID: Int?) throws -> Image {
         let reference: ImageReference
         do { reference = try ImageReference(parsing: name) } catch {
             throw BuildError("invalid image reference \"\(name)\": \(error)", cause: error)

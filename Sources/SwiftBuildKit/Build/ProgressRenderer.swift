@@ -179,6 +179,7 @@ private final class RendererState {
         case .stepPlanned(let s):
             object = ["event": "planned", "step": s.id, "stage": s.stage, "index": s.index, "count": s.count,
                       "instruction": s.text]
+            if let platform = s.platform { object["platform"] = platform }
         case .stepStarted(let id):
             object = ["event": "started", "step": id]
         case .stepCacheKey(let id, let key):

@@ -19,6 +19,15 @@ public struct ImageExporter: Sendable {
     /// written (it differs from the image's when the output changes media types, compression or annotations).
     @discardableResult
     public func export(_ image: Image, tags: [ImageReference], to output: BuildOutput) throws(ExportError) -> Descriptor {
+        try export(.image(image), tags: tags, to: output)
+    }
+
+    /// Exports one image, or a multi-platform build's index: an OCI output holds the index (a Docker manifest
+    /// list with `oci-mediatypes=false`), a docker archive lists every platform's image (the tags on the
+    /// host's, else the first), and `type=local`/`type=tar` write one folder per platform (`linux_arm64/`), as
+    /// buildx does. Returns the descriptor written at the top (manifest or index).
+    @discardableResult
+    public func export(_ set: ImageSet, tags: [ImageReference], to output: BuildOutput) throws(ExportError) -> Descriptor {
         let options = output.options
         var names = tags
         for name in options.names {
@@ -26,33 +35,76 @@ public struct ImageExporter: Sendable {
                 throw .unsupported("invalid name \"\(name)\" in --output: \(error)")
             }
         }
+        let entries = set.platformImages
         switch output {
         case .oci(let destination, let tar, _):
-            let converted = try ImageConverter.convert(image, options: options, content: content)
+            let top = try converted(set, options: options)
             try toFileOrStandardOutput(destination, directory: !tar) { (path) throws(ExportError) in
                 do throws(ImageStoreError) {
-                    try OCIArchiveExporter.write(images: [(converted.manifestDescriptor, names)], content: content,
-                                                 to: path, tar: tar,
+                    try OCIArchiveExporter.write(images: [(top, names)], content: content, to: path, tar: tar,
                                                  indexAnnotations: options.indexAnnotations.isEmpty ? nil : options.indexAnnotations)
                 } catch { throw .image(error) }
             }
-            return converted.manifestDescriptor
+            return top
         case .docker(let destination, _):
             // A docker-archive holds no manifest blob (manifest.json names config and layers, and layers are
-            // written uncompressed), so media types and compression options do not change it.
+            // written uncompressed), so media types and compression options do not change it. Of several
+            // platforms, `docker load` tags the last entry that names a tag: only the host's (else the first) does.
+            let tagged = entries.firstIndex { $0.platform.matches(.host) } ?? 0
+            let images = entries.enumerated().map { ($1.image, $0 == tagged ? names : []) }
             try toFileOrStandardOutput(destination, directory: false) { (path) throws(ExportError) in
-                try DockerArchiveExporter.write(images: [(image, names)], content: content, scratch: scratch, to: path)
+                try DockerArchiveExporter.write(images: images, content: content, scratch: scratch, to: path)
             }
-            return image.manifestDescriptor
+            return set.descriptor
         case .local(let destination, _):
             guard destination != "-" else {
                 throw .unsupported("type=local needs a directory as dest; use type=tar,dest=- for standard output")
             }
-            try RootfsExporter.unpack(image, content: content, into: destination)
-            return image.manifestDescriptor
+            guard case .index = set else {
+                try RootfsExporter.unpack(entries[0].image, content: content, into: destination)
+                return set.descriptor
+            }
+            for (platform, image) in entries {
+                try RootfsExporter.unpack(image, content: content, into: destination + "/" + Self.folder(platform))
+            }
+            return set.descriptor
         case .tar(let destination, _):
-            try RootfsExporter.writeTar(image, content: content, scratch: scratch, to: destination)
-            return image.manifestDescriptor
+            guard case .index = set else {
+                try RootfsExporter.writeTar(entries[0].image, content: content, scratch: scratch, to: destination)
+                return set.descriptor
+            }
+            try RootfsExporter.writeTar(entries.map { (Self.folder($0.platform), $0.image) }, content: content,
+                                        scratch: scratch, to: destination)
+            return set.descriptor
+        }
+    }
+
+    /// `linux_arm64`, `linux_arm_v7`: one platform's folder in a multi-platform local or tar output.
+    static func folder(_ platform: Platform) -> String {
+        [platform.os, platform.architecture, platform.variant].compactMap { $0 }.filter { !$0.isEmpty }
+            .joined(separator: "_")
+    }
+
+    /// The set as the output's options want it: each image converted (media types, compression,
+    /// annotations), and for an index, an index of the converted images in the same family (OCI index or
+    /// Docker manifest list). Returns the top descriptor; new documents go into the content store.
+    func converted(_ set: ImageSet, options: ExportOptions) throws(ExportError) -> Descriptor {
+        switch set {
+        case .image(let image):
+            return try ImageConverter.convert(image, options: options, content: content).manifestDescriptor
+        case .index(let descriptor, let index, _):
+            var images: [(platform: Platform, image: Image)] = []
+            for (platform, image) in set.platformImages {
+                images.append((platform, try ImageConverter.convert(image, options: options, content: content)))
+            }
+            let oci = images.contains { $0.image.manifestDescriptor.mediaType == .ociManifest }
+            let mediaType: MediaType = oci ? .ociIndex : .dockerManifestList
+            let unchanged = zip(images, index.manifests).allSatisfy { $0.image.manifestDescriptor.digest == $1.digest }
+            if unchanged && mediaType == descriptor.mediaType { return descriptor }
+            do {
+                return try ImageWriter.writeIndex(images, mediaType: mediaType, annotations: index.annotations,
+                                                  into: content).descriptor
+            } catch { throw .image(error) }
         }
     }
 

@@ -25,10 +25,18 @@ public enum RootfsExporter {
     /// unpacked into a temp directory under `scratch` first and removed afterwards; mtimes are the layers' own
     /// (already clamped to SOURCE_DATE_EPOCH when the build had one), so the tar is reproducible too.
     public static func writeTar(_ image: Image, content: ContentStore, scratch: String, to path: String) throws(ExportError) {
+        try writeTar([("", image)], content: content, scratch: scratch, to: path)
+    }
+
+    /// Several images' root filesystems in one tar, each under its folder (`linux_arm64/`; "" is the top).
+    public static func writeTar(_ images: [(folder: String, image: Image)], content: ContentStore, scratch: String,
+                                to path: String) throws(ExportError) {
         let tree: String
         do { tree = try AtomicFile.makeTemporaryDirectory(in: scratch, prefix: "rootfs-") } catch { throw .image(error) }
         defer { AtomicFile.removeTree(tree) }
-        try unpack(image, content: content, into: tree)
+        for (folder, image) in images {
+            try unpack(image, content: content, into: folder.isEmpty ? tree : tree + "/" + folder)
+        }
         do {
             let writer = try LayerWriter(compression: .uncompressed)
             if path == "-" {

@@ -35,3 +35,27 @@ public struct ImageRecord: Sendable, Hashable, Codable {
         self.created = created
     }
 }
+
+/// What a build made: one image, or one image per platform under an image index (a multi-platform build).
+public enum ImageSet: Sendable, Hashable {
+    case image(Image)
+    /// The index (in the content store) and its images, in the index's order.
+    case index(Descriptor, ImageIndex, [Image])
+
+    /// What a tag names: the manifest, or the index.
+    public var descriptor: Descriptor {
+        switch self {
+        case .image(let image): return image.manifestDescriptor
+        case .index(let descriptor, _, _): return descriptor
+        }
+    }
+
+    /// Every image with the platform it is for (its index entry's, else its config's).
+    public var platformImages: [(platform: Platform, image: Image)] {
+        switch self {
+        case .image(let image): return [(image.config.platform, image)]
+        case .index(_, let index, let images):
+            return zip(index.manifests, images).map { ($0.platform ?? $1.config.platform, $1) }
+        }
+    }
+}

@@ -102,6 +102,30 @@ public final class ImageStore: Sendable {
         return Image(manifestDescriptor: descriptor, manifest: manifest, config: config)
     }
 
+    /// The platforms `descriptor` holds images for: each image manifest of an index (attestations and
+    /// other artifacts left out), or the one manifest's config platform.
+    public func platforms(_ descriptor: Descriptor) throws(ImageStoreError) -> [(platform: Platform, manifest: Descriptor)] {
+        guard descriptor.mediaType.isIndex else {
+            let image = try image(descriptor)
+            return [(image.config.platform, descriptor)]
+        }
+        let index: ImageIndex = try document(descriptor, what: "index")
+        return index.manifests.compactMap { entry in
+            guard entry.mediaType.isManifest, let platform = entry.platform, platform.os != "unknown" else { return nil }
+            return (platform, entry)
+        }
+    }
+
+    /// The image to show for `descriptor`: the host's of an index, else its first platform's.
+    public func preferredImage(_ descriptor: Descriptor) throws(ImageStoreError) -> Image {
+        guard descriptor.mediaType.isIndex else { return try image(descriptor) }
+        let entries = try platforms(descriptor)
+        guard let chosen = entries.first(where: { $0.platform.matches(.host) }) ?? entries.first else {
+            return try image(descriptor)
+        }
+        return try image(chosen.manifest)
+    }
+
     /// The image a reference names, or nil if it names none.
     public func image(_ reference: ImageReference, platform: Platform = .host) throws(ImageStoreError) -> Image? {
         guard let descriptor = try resolve(reference) else { return nil }

@@ -27,3 +27,29 @@ public enum ImageWriter {
         }
     }
 }
+
+extension ImageWriter {
+    /// Stores an image index of `images`, each entry carrying its platform, as canonical JSON. `mediaType`
+    /// is `.ociIndex`, or `.dockerManifestList` for Docker media types.
+    public static func writeIndex(_ images: [(platform: Platform, image: Image)], mediaType: MediaType = .ociIndex,
+                                  annotations: [String: String]? = nil,
+                                  into content: ContentStore) throws(ImageStoreError) -> ImageSet {
+        let manifests = images.map { entry -> Descriptor in
+            var descriptor = entry.image.manifestDescriptor
+            descriptor.annotations = nil
+            descriptor.platform = entry.platform
+            return descriptor
+        }
+        let index = ImageIndex(mediaType: mediaType, manifests: manifests,
+                               annotations: mediaType == .ociIndex ? annotations : nil)
+        do {
+            let info = try content.ingest(bytes: try CanonicalJSON.encode(index))
+            return .index(Descriptor(mediaType: mediaType, digest: info.digest, size: info.size), index,
+                          images.map(\.image))
+        } catch let error as ContentStoreError {
+            throw .content(error)
+        } catch {
+            throw .malformedJSON(what: "image index", reason: "\(error)")
+        }
+    }
+}

@@ -1,5 +1,18 @@
 import SwiftBuildDockerfile
 
+/// An image a build reads, by the name it is written with, for one platform.
+public struct ImageRequest: Sendable, Hashable, CustomStringConvertible {
+    public var name: String
+    public var platform: BuildPlatform
+
+    public init(name: String, platform: BuildPlatform) {
+        self.name = name
+        self.platform = platform
+    }
+
+    public var description: String { "\(platform) \(name)" }
+}
+
 /// The stages a build needs, with their dependencies: a stage depends on the stage its FROM names, on
 /// every stage a `COPY --from` or `RUN --mount=from=` names, and (through ONBUILD triggers) on nothing else.
 /// Only stages reachable from the target are kept, so a broken stage the target does not use cannot fail
@@ -21,6 +34,10 @@ public struct BuildGraph: Sendable, Equatable {
         public var dependencies: [Int]
         /// Images named by `COPY --from` or `--mount from=` (not stages).
         public var imageInputs: [String]
+        /// The platform the stage builds for: FROM `--platform` when given, else the base stage's platform for
+        /// a stage built on another (as in BuildKit), else the build's target platform. Its base image is
+        /// resolved for it, its RUN steps run as it (emulated when it is not the host's), its key names it.
+        public var platform: BuildPlatform
         /// The base's ENV, for a stage with no steps.
         var baseEnvironment: [Instruction.KeyValue] = []
 
@@ -34,12 +51,13 @@ public struct BuildGraph: Sendable, Equatable {
     public var target: Int
 
     /// Plans a build of `target` (the last stage if nil). Stages are resolved (expanded) only if needed.
-    /// `imageEnvironment` gives the ENV of a base image (by the name FROM uses), so words can be expanded
+    /// `imageEnvironment` gives the ENV of a base image (by the name FROM uses, for the stage's platform), so words can be expanded
     /// with it; a stage based on another stage starts with that stage's final ENV.
     /// Names in `namedContexts` (`--build-context`) are images even where a stage has the same name.
     public init(definition: BuildDefinition, target: String?, resolver: StageResolver,
                 namedContexts: Set<String> = [],
-                imageEnvironment: (String) -> [Instruction.KeyValue] = { _ in [] }) throws(DockerfileError) {
+                imageEnvironment: (String, BuildPlatform) -> [Instruction.KeyValue] = { _, _ in [] })
+        throws(DockerfileError) {
         let targetStage = try definition.target(target)
         self.target = targetStage.index
         var resolved: [Int: Node] = [:]
@@ -56,7 +74,7 @@ public struct BuildGraph: Sendable, Equatable {
             visiting.insert(index)
             defer { visiting.remove(index) }
 
-            let (base, _) = try resolver.resolveFrom(stage)
+            let (base, platformText) = try resolver.resolveFrom(stage)
             let baseKind: Base
             if namedContexts.contains(base.lowercased()) {
                 baseKind = .image(base)
@@ -72,10 +90,20 @@ public struct BuildGraph: Sendable, Equatable {
                 try visit(s)
                 dependencies.insert(s)
             }
+            var platform = resolver.targetPlatform
+            if let platformText {
+                guard let parsed = BuildPlatform(parsing: platformText) else {
+                    throw DockerfileError("failed to parse platform \(platformText): expected os/arch[/variant]",
+                                          range: stage.fromRange)
+                }
+                platform = parsed
+            } else if case .stage(let s) = baseKind, let parent = resolved[s] {
+                platform = parent.platform
+            }
             let environment: [Instruction.KeyValue]
             switch baseKind {
             case .scratch: environment = []
-            case .image(let name): environment = imageEnvironment(name)
+            case .image(let name): environment = imageEnvironment(name, platform)
             case .stage(let s): environment = resolved[s]?.finalEnvironment ?? []
             }
             let resolvedStage = try resolver.resolve(stage, baseEnvironment: environment)
@@ -97,7 +125,7 @@ public struct BuildGraph: Sendable, Equatable {
                 }
             }
             resolved[index] = Node(stage: resolvedStage, base: baseKind, dependencies: dependencies.sorted(),
-                                   imageInputs: images, baseEnvironment: environment)
+                                   imageInputs: images, platform: platform, baseEnvironment: environment)
             order.append(index)
         }
         try visit(targetStage.index)
@@ -113,16 +141,19 @@ public struct BuildGraph: Sendable, Equatable {
         }
     }
 
-    /// The images the needed stages start from, in stage order.
-    public var baseImages: [String] {
+    /// The images the needed stages start from, each for its stage's platform, in stage order.
+    public var baseImages: [ImageRequest] {
         nodes.compactMap { node in
-            if case .image(let name) = node.base { return name }
+            if case .image(let name) = node.base { return ImageRequest(name: name, platform: node.platform) }
             return nil
         }
     }
 
-    /// The images `COPY --from` and `RUN --mount=from=` read, in stage order.
-    public var inputImages: [String] { nodes.flatMap(\.imageInputs) }
+    /// The images `COPY --from` and `RUN --mount=from=` read, in stage order, for the build's target platform
+    /// (as BuildKit reads an image it names only by `--from`).
+    public func inputImages(target platform: BuildPlatform) -> [ImageRequest] {
+        nodes.flatMap(\.imageInputs).map { ImageRequest(name: $0, platform: platform) }
+    }
 
     /// The node of a stage index, if the build needs that stage.
     public func node(_ index: Int) -> Node? { nodes.first { $0.stage.stage.index == index } }
