@@ -6,7 +6,9 @@
 #     EXAMPLE  ml-train (default), ml-serve, multi-stage:app-ml, multi-stage:app-web, scratch
 #     OUTPUT   default: EXAMPLE.oci.tar (":" becomes "-")
 #   Environment: SWIFTBUILD (the binary; default .build/release/swiftbuild, else .build/debug/swiftbuild,
-#   built with `swift build -c release` when neither exists), SWIFTBUILD_ROOT (the store), SOURCE_DATE_EPOCH.
+#   built with `swift build -c release` when neither exists), SWIFTBUILD_ROOT (the store), SOURCE_DATE_EPOCH,
+#   PLATFORMS (e.g. linux/amd64,linux/arm64: the base and the example are built for each, into one image index;
+#   the arm64 RUN steps run under qemu-user-static).
 #
 # Afterwards: skopeo inspect oci-archive:ml-train.oci.tar, podman load -i ml-train.oci.tar, or run it with
 # umoci + runc (docs/kubernetes.md shows kind).
@@ -34,11 +36,13 @@ fi
 # Reproducible by default: the same inputs give the same digests on every machine.
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-1700000000}"
 
+platform=()
+[ -n "${PLATFORMS:-}" ] && platform=(--platform "$PLATFORMS")
 "$here/scripts/prepare-busybox.sh" >&2
-"$swiftbuild" build --progress plain -t localhost/busybox:latest "$here/Dockerfiles/busybox"
+"$swiftbuild" build --progress plain "${platform[@]}" -t localhost/busybox:latest "$here/Dockerfiles/busybox"
 
 image="localhost/${target:-$name}:latest"
-args=(build --progress plain -t "$image" -o "type=oci,dest=$output")
+args=(build --progress plain "${platform[@]}" -t "$image" -o "type=oci,dest=$output")
 [ -n "$target" ] && args+=(--target "$target")
 "$swiftbuild" "${args[@]}" "$here/Dockerfiles/$name"
 echo "wrote $output (image $image, also in the local store: $swiftbuild images)" >&2
