@@ -111,6 +111,32 @@ struct ImageStoreTests {
     }
 }
 
+/// Choosing an index entry as containerd's matcher does: the platform itself first, else the closest older arm
+/// variant; never a newer variant or another architecture.
+struct PlatformSelectionTests {
+    func entry(_ arch: String, _ variant: String?, _ n: UInt8) -> Descriptor {
+        Descriptor(mediaType: .ociManifest, digest: SHA256Hasher.digest([n]), size: 1,
+                   platform: Platform(os: "linux", architecture: arch, variant: variant))
+    }
+
+    @Test func armVariantsFallBackToOlderOnes() throws {
+        let v5 = entry("arm", "v5", 1), v6 = entry("arm", "v6", 2), v7 = entry("arm", "v7", 3)
+        let arm64 = entry("arm64", nil, 4), amd64 = entry("amd64", nil, 5)
+        let all = [amd64, v5, v6, v7, arm64]
+        func pick(_ manifests: [Descriptor], _ arch: String, _ variant: String?) throws -> Descriptor {
+            try PlatformSelector.select(from: manifests, platform: Platform(os: "linux", architecture: arch, variant: variant))
+        }
+        #expect(try pick(all, "arm", "v7") == v7)
+        #expect(try pick(all, "arm", "v6") == v6)
+        #expect(try pick([amd64, v5, v6, arm64], "arm", "v7") == v6)
+        #expect(try pick([v5], "arm", nil) == v5)  // arm alone is v7
+        #expect(try pick(all, "arm64", "v8") == arm64)
+        #expect(try pick(all, "amd64", nil) == amd64)
+        #expect(throws: ImageStoreError.self) { try pick([v7, amd64], "arm", "v6") }
+        #expect(throws: ImageStoreError.self) { try pick([v7, arm64], "ppc64le", nil) }
+    }
+}
+
 struct ImageWriterTests {
     @Test(arguments: [
         (Int64(0), "1970-01-01T00:00:00Z"),

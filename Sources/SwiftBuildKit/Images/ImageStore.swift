@@ -151,7 +151,10 @@ public enum PlatformSelector {
     /// Attestation manifests (`unknown/unknown`) are never chosen.
     public static func select(from manifests: [Descriptor], platform: Platform) throws(ImageStoreError) -> Descriptor {
         let images = manifests.filter { $0.mediaType.isManifest || $0.mediaType.isIndex }
-        if let match = images.first(where: { $0.platform?.matches(platform) == true }) { return match }
+        // The best match: the platform itself, else the closest compatible one (arm/v6 for arm/v7), first
+        // in index order among equals.
+        let ranked = images.compactMap { entry in entry.platform?.compatibility(with: platform).map { (entry, $0) } }
+        if let best = ranked.min(by: { $0.1 < $1.1 }) { return best.0 }
         let unlabelled = images.filter { $0.platform == nil }
         if images.count == 1, unlabelled.count == 1, let only = unlabelled.first { return only }
         throw .noMatchingPlatform(wanted: platform, available: images.compactMap { $0.platform?.description })

@@ -51,6 +51,24 @@ public struct Platform: Hashable, Sendable, Codable, CustomStringConvertible {
         return mine == nil || theirs == nil || mine == theirs
     }
 
+    /// How well an image for `self` suits `wanted`, as containerd's platform matcher ranks it: 0 for the same
+    /// platform, more for a compatible older one (an `arm/v6` image on `arm/v7`: 1), nil when it does not run
+    /// there.
+    public func compatibility(with wanted: Platform) -> Int? {
+        if matches(wanted) { return 0 }
+        guard os == wanted.os, architecture == "arm", wanted.architecture == "arm",
+              let mine = Self.armLevel(normalizedVariant), let theirs = Self.armLevel(wanted.normalizedVariant),
+              mine <= theirs else { return nil }
+        return theirs - mine
+    }
+
+    /// `v5` … `v8` as a number; a 32-bit arm platform without a variant is v7, as containerd normalizes it.
+    private static func armLevel(_ variant: String?) -> Int? {
+        guard let variant else { return 7 }
+        guard variant.hasPrefix("v"), let level = Int(variant.dropFirst()), (5...8).contains(level) else { return nil }
+        return level
+    }
+
     private var normalizedVariant: String? {
         guard let variant, !variant.isEmpty else { return architecture == "arm64" ? "v8" : nil }
         return variant
