@@ -13,6 +13,7 @@ PACKAGES=(
   docker-registry apache2-utils                                             # registry tests: a real registry, htpasswd
   qemu-user                                                                 # layer bytes checked under other CPU models
   qemu-user-static                                                          # RUN for other platforms (binfmt_misc)
+  uidmap                                                                    # rootless builds: newuidmap, newgidmap
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -35,4 +36,13 @@ if ! ls "$FIXTURES"/busybox-static_*_arm64.deb >/dev/null 2>&1; then
   $SUDO apt-get update -qq
   (cd "$FIXTURES" && $SUDO apt-get download -qq busybox-static:arm64 2>&1 | grep -v "^W: Download is performed unsandboxed" || true)
   ls "$FIXTURES"/busybox-static_*_arm64.deb >/dev/null
+fi
+
+# The ordinary user the rootless tests build as, with subordinate ids (what `usermod --add-subuids` gives any user).
+ROOTLESS_USER=swiftbuild-rootless
+if ! id "$ROOTLESS_USER" >/dev/null 2>&1; then
+  $SUDO useradd --create-home --shell /bin/sh "$ROOTLESS_USER"
+fi
+if ! grep -q "^$ROOTLESS_USER:" /etc/subuid 2>/dev/null || ! grep -q "^$ROOTLESS_USER:" /etc/subgid 2>/dev/null; then
+  $SUDO usermod --add-subuids 300000-365535 --add-subgids 300000-365535 "$ROOTLESS_USER"
 fi

@@ -10,6 +10,8 @@
 //                               it resolves to inside the new root when /proc can tell
 //   "E <step>\t<errno>\t<path>" a setup step failed; the child exits 126
 //   "N <name>"                  the executable was not found; the child exits 127
+//   "W <what>"                  the sandbox is weaker than asked: "proc" (the builder's /proc is bound, no
+//                               /proc of the step's own PID namespace could be mounted)
 #define _GNU_SOURCE
 #include "csandbox.h"
 
@@ -50,12 +52,19 @@
 #ifndef MOUNT_ATTR_NOEXEC
 #define MOUNT_ATTR_NOEXEC 0x00000008
 #endif
+#ifndef MOUNT_ATTR_NOSUID
+#define MOUNT_ATTR_NOSUID 0x00000002
+#endif
+#ifndef MOUNT_ATTR_NODEV
+#define MOUNT_ATTR_NODEV 0x00000004
+#endif
 #ifndef FSOPEN_CLOEXEC
 #define FSOPEN_CLOEXEC 0x00000001
 #endif
 #ifndef FSMOUNT_CLOEXEC
 #define FSMOUNT_CLOEXEC 0x00000001
 #endif
+#define CSANDBOX_FSCONFIG_SET_FLAG 0
 #define CSANDBOX_FSCONFIG_SET_STRING 1
 #define CSANDBOX_FSCONFIG_CMD_CREATE 6
 struct csandbox_mount_attr { unsigned long long attr_set, attr_clr, propagation, userns_fd; };
@@ -167,18 +176,105 @@ static void mount_at(const char *source, const char *target, const char *type, u
     if (mount(source, target, type, flags, data) != 0) fail("mount", target);
 }
 
-static void device(const char *path, unsigned int major_number, unsigned int minor_number) {
-    if (mknod(path, S_IFCHR | 0666, makedev(major_number, minor_number)) != 0) fail("mknod", path);
+// The host's device nodes and /sys, cloned before the pivot: in a user namespace (rootless) mknod and a sysfs
+// mount without a network namespace of its own are refused, and these binds stand in for them, as in rootless
+// runc. -1 where the clone failed (then the refusal stands).
+static const char *const host_device_paths[] = { "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+                                                 "/dev/tty" };
+static int host_devices[6] = { -1, -1, -1, -1, -1, -1 };
+static int host_sys = -1;
+static int host_proc = -1;
+// proc and sysfs made (detached) before the pivot: in a user namespace the kernel allows them only while a fully
+// visible instance is still in the mount namespace, which the pivot takes away. -1 (with the errno kept) where
+// they could not be made; then mount(2) after the pivot is tried (real root needs no visible instance).
+static int new_proc = -1;
+static int new_sys = -1;
+
+// A new, detached mount of a pseudo file system, or -1.
+static int detached_fs(const char *type, unsigned int attributes) {
+    int fs = (int)syscall(SYS_fsopen, type, FSOPEN_CLOEXEC);
+    if (fs < 0) return -1;
+    if (syscall(SYS_fsconfig, fs, CSANDBOX_FSCONFIG_CMD_CREATE, NULL, NULL, 0) != 0) {
+        int err = errno;
+        close(fs);
+        errno = err;
+        return -1;
+    }
+    int mnt = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, attributes);
+    int err = errno;
+    close(fs);
+    errno = err;
+    return mnt;
+}
+
+static void clone_host_nodes(void) {
+    for (int i = 0; i < 6; i++)
+        host_devices[i] = (int)syscall(SYS_open_tree, AT_FDCWD, host_device_paths[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+    host_sys = (int)syscall(SYS_open_tree, AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    host_proc = (int)syscall(SYS_open_tree, AT_FDCWD, "/proc", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+    new_proc = detached_fs("proc", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+    new_sys = detached_fs("sysfs", MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+}
+
+// /proc of the new PID namespace. Where the kernel refuses one (a container whose /proc has masked paths, as
+// Kubernetes pods have by default), the builder's own /proc is bound instead and a "W" record says so: the step
+// then sees the builder's processes (BuildKit's "no process sandbox").
+static void mount_proc(void) {
+    make_path("/proc", 0, 1, NULL, 0);
+    if (new_proc >= 0) {
+        if (syscall(SYS_move_mount, new_proc, "", AT_FDCWD, "/proc", MOVE_MOUNT_F_EMPTY_PATH) != 0) fail("mount", "/proc");
+        return;
+    }
+    if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) return;
+    if (errno != EPERM || host_proc < 0) fail("mount", "/proc");
+    if (syscall(SYS_move_mount, host_proc, "", AT_FDCWD, "/proc", MOVE_MOUNT_F_EMPTY_PATH) != 0) fail("bind", "/proc");
+    send_line(append(0, "W proc"));
+}
+
+static void device(int index, unsigned int major_number, unsigned int minor_number) {
+    const char *path = host_device_paths[index];
+    if (mknod(path, S_IFCHR | 0666, makedev(major_number, minor_number)) == 0) return;
+    if (errno != EPERM || host_devices[index] < 0) fail("mknod", path);
+    int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+    if (fd < 0) fail("create", path);
+    close(fd);
+    if (syscall(SYS_move_mount, host_devices[index], "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+        fail("bind device", path);
+}
+
+// sysfs, read-only; in a user namespace without a network namespace of its own, the host's /sys bound read-only.
+static void mount_sys(void) {
+    make_path("/sys", 0, 1, NULL, 0);
+    if (new_sys >= 0) {
+        if (syscall(SYS_move_mount, new_sys, "", AT_FDCWD, "/sys", MOVE_MOUNT_F_EMPTY_PATH) != 0) fail("mount", "/sys");
+        return;
+    }
+    if (mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) == 0) return;
+    if (errno != EPERM || host_sys < 0) fail("mount", "/sys");
+    struct csandbox_mount_attr attr = { MOUNT_ATTR_RDONLY, 0, 0, 0 };
+    if (syscall(SYS_mount_setattr, host_sys, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0)
+        fail("mount_setattr", "/sys");
+    if (syscall(SYS_move_mount, host_sys, "", AT_FDCWD, "/sys", MOVE_MOUNT_F_EMPTY_PATH) != 0) fail("bind", "/sys");
+}
+
+// Whether this user namespace refuses setgroups (a single-id rootless mapping writes "deny").
+static int setgroups_denied(void) {
+    int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 0;
+    char text[8] = { 0 };
+    ssize_t n = read(fd, text, sizeof(text) - 1);
+    close(fd);
+    return n >= 4 && strncmp(text, "deny", 4) == 0;
 }
 
 static void minimal_dev(void) {
     mount_at("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k");
-    device("/dev/null", 1, 3);
-    device("/dev/zero", 1, 5);
-    device("/dev/full", 1, 7);
-    device("/dev/random", 1, 8);
-    device("/dev/urandom", 1, 9);
-    device("/dev/tty", 5, 0);
+    device(0, 1, 3);
+    device(1, 1, 5);
+    device(2, 1, 7);
+    device(3, 1, 8);
+    device(4, 1, 9);
+    device(5, 5, 0);
     if (mkdir("/dev/pts", 0755) != 0) fail("mkdir", "/dev/pts");
     if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5") != 0)
         fail("mount", "/dev/pts");
@@ -289,6 +385,8 @@ static void mount_overlay(const struct csandbox_config *c) {
         if (mount("overlay", c->root_path, "overlay", 0, c->overlay_options) != 0) fail("mount overlay", c->root_path);
         return;
     }
+    if (c->overlay_userxattr && syscall(SYS_fsconfig, fs, CSANDBOX_FSCONFIG_SET_FLAG, "userxattr", NULL, 0) != 0)
+        fail("overlay userxattr", c->root_path);
     if (syscall(SYS_fsconfig, fs, CSANDBOX_FSCONFIG_SET_STRING, "upperdir", c->overlay_upper, 0) != 0)
         fail("overlay upperdir", c->overlay_upper);
     if (syscall(SYS_fsconfig, fs, CSANDBOX_FSCONFIG_SET_STRING, "workdir", c->overlay_work, 0) != 0)
@@ -404,6 +502,8 @@ static int child_main(void *argument) {
         bind_fds[i] = fd;
     }
 
+    clone_host_nodes();
+
     // The root filesystem, then pivot into it; the old root is detached at once.
     if (c->overlay_lower_count > 0) {
         mount_overlay(c);
@@ -418,9 +518,9 @@ static int child_main(void *argument) {
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) != 0) fail("sethostname", c->hostname);
     if (c->new_network) loopback_up();
 
-    mount_at("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    mount_proc();
     minimal_dev();
-    mount_at("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
+    mount_sys();
     protect_proc_and_sys();
 
     for (int i = 0; i < c->mount_count; i++) {
@@ -449,7 +549,8 @@ static int child_main(void *argument) {
     make_path(c->working_directory, 0, 0, &c->uid, c->gid);
 
     limit_capabilities();
-    if (syscall(SYS_setgroups, c->group_count, c->groups) != 0) fail("setgroups", "");
+    if (syscall(SYS_setgroups, c->group_count, c->groups) != 0 && !(errno == EPERM && setgroups_denied()))
+        fail("setgroups", "");
     if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) != 0) fail("setresgid", "");
     if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) != 0) fail("setresuid", "");
     if (chdir(c->working_directory) != 0) fail("chdir", c->working_directory);
@@ -481,4 +582,39 @@ int csandbox_exit_code(int wait_status) {
     if (WIFEXITED(wait_status)) return WEXITSTATUS(wait_status);
     if (WIFSIGNALED(wait_status)) return 128 + WTERMSIG(wait_status);
     return 255;
+}
+
+// ---- rootless: this program again, as root of a new user namespace ----
+
+struct userns_start {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    int sync_fd;
+};
+
+static int userns_child(void *argument) {
+    const struct userns_start *start = argument;
+    // The parent writes the id maps, then one byte: anything else (or EOF) means it gave up.
+    char go = 0;
+    ssize_t n;
+    do { n = read(start->sync_fd, &go, 1); } while (n < 0 && errno == EINTR);
+    if (n != 1 || go != 'g') _exit(125);
+    if (syscall(SYS_setresgid, 0, 0, 0) != 0 || syscall(SYS_setresuid, 0, 0, 0) != 0) _exit(125);
+    syscall(SYS_setgroups, 0, NULL);  // refused under a single-id map ("deny"): no supplementary groups anyway
+    execve(start->path, start->argv, start->envp);
+    _exit(127);
+}
+
+pid_t csandbox_userns_spawn(const char *path, char *const argv[], char *const envp[], int sync_fd) {
+    if (!path || !argv || !envp) return -EINVAL;
+    void *stack = mmap(NULL, CSANDBOX_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
+                       -1, 0);
+    if (stack == MAP_FAILED) return -errno;
+    struct userns_start start = { path, argv, envp, sync_fd };
+    pid_t pid = clone(userns_child, (char *)stack + CSANDBOX_STACK_SIZE, CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD,
+                      (void *)&start);
+    int err = errno;
+    munmap(stack, CSANDBOX_STACK_SIZE);
+    return pid < 0 ? -err : pid;
 }

@@ -291,12 +291,12 @@ final class ExtractionSession {
         setXattrs(header) { name, value in setxattr(procPath, name, value.baseAddress, value.count, 0) }
     }
 
-    /// `trusted.overlay.*` is refused: those attributes steer overlayfs (opaque dirs, redirects) when the
+    /// `trusted.overlay.*` and `user.overlay.*` are refused: those attributes steer overlayfs (opaque dirs, redirects) when the
     /// extracted tree is later used as an overlay layer, so a layer must not be able to set them.
     private func setXattrs(_ header: ArchiveEntryHeader, _ set: ([CChar], UnsafeRawBufferPointer) -> Int32) {
         guard options.preserveXattrs else { return }
         for (name, value) in header.xattrs {
-            if name.starts(with: Array("trusted.overlay.".utf8)) {
+            if OverlayAttributes.isOverlay(name) {
                 report.warnings.append("\(currentEntry): extended attribute \(PathBytes.text(name)) refused")
                 continue
             }
@@ -381,8 +381,8 @@ final class ExtractionSession {
             report.opaqueDirectories += 1
             guard let dir = try openDirectory(parentParts, create: true) else { return }
             let value: [UInt8] = [UInt8(ascii: "y")]
-            let status = value.withUnsafeBytes { fsetxattr(dir.raw, "trusted.overlay.opaque", $0.baseAddress, 1, 0) }
-            guard status == 0 else { throw sysFail("fsetxattr(trusted.overlay.opaque)") }
+            let status = value.withUnsafeBytes { fsetxattr(dir.raw, OverlayAttributes.opaque, $0.baseAddress, 1, 0) }
+            guard status == 0 else { throw sysFail("fsetxattr(\(OverlayAttributes.opaque))") }
             return
         }
         if name == opaque {

@@ -51,7 +51,7 @@ final class XattrList {
         while start < size {
             var end = start
             while end < size && names[end] != 0 { end += 1 }
-            // `trusted.overlay.*` is overlayfs bookkeeping (opaque, origin, impure, redirect) that an overlay
+            // `trusted.overlay.*` (`user.overlay.*` rootless) is overlayfs bookkeeping (opaque, origin, impure, redirect) that an overlay
             // upper directory carries: never image content, and the extractor refuses it anyway.
             if end > start && !Self.isOverlayAttribute(names, start, end) {
                 let valueOffset = values.count
@@ -69,10 +69,8 @@ final class XattrList {
         }
     }
 
-    private static let overlayPrefix = Array("trusted.overlay.".utf8)
-
     private static func isOverlayAttribute(_ names: [UInt8], _ start: Int, _ end: Int) -> Bool {
-        end - start >= overlayPrefix.count && names[start..<(start + overlayPrefix.count)].elementsEqual(overlayPrefix)
+        OverlayAttributes.isOverlay(names[start..<end])
     }
 
     /// Appends the value of the attribute whose NUL-terminated name is at `nameOffset` to `values`.

@@ -37,11 +37,35 @@ struct SwiftBuildCommand: AsyncParsableCommand {
         defaultSubcommand: BuildCommand.self
     )
 
+    /// Whether the command line runs a command that reads or writes the store (help, version, parse, login and
+    /// logout do not, and need no user namespace).
+    static func usesTheStore(_ arguments: [String]) -> Bool {
+        let words = arguments.dropFirst()
+        if words.contains(where: { ["-h", "--help", "--version", "--generate-completion-script"].contains($0) }) {
+            return false
+        }
+        guard let first = words.first(where: { !$0.hasPrefix("-") }) else { return true }
+        return !["help", "version", "parse", "login", "logout"].contains(first)
+    }
+
     /// Failures phrased for people print as one clear message and exit 1; the rest go to argument-parser.
     static func main() async {
         // The CLI owns its process: two malloc arenas and a fixed 128 KiB mmap threshold keep peak memory low
         // and steady (see CSys; measured in perf/README.md). The library leaves the allocator alone.
         swiftbuild_tune_malloc(2, 128 << 10)
+        // An ordinary user's swiftbuild runs again as root of a user namespace of its own (rootless).
+        let environment = ProcessInfo.processInfo.environment
+        if geteuid() != 0, environment[UserNamespace.marker] == nil, Self.usesTheStore(CommandLine.arguments) {
+            do {
+                let code = try UserNamespace.run(arguments: CommandLine.arguments, environment: environment) {
+                    CommandOutput.standardError("warning: \($0)\n")
+                }
+                Foundation.exit(code)
+            } catch {
+                CommandOutput.standardError("error: \(error)\n")
+                Foundation.exit(1)
+            }
+        }
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {

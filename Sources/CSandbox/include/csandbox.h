@@ -33,6 +33,7 @@ struct csandbox_config {
     const char *overlay_upper;
     const char *overlay_work;
     const char *overlay_options;
+    int overlay_userxattr;        // 1: "userxattr" (a user namespace: bookkeeping in user.overlay.* attributes)
     const char *const *argv;      // NULL-terminated; argv[0] looked up in PATH of envp inside the new root
     const char *const *envp;      // NULL-terminated
     const char *working_directory;
@@ -54,6 +55,11 @@ pid_t csandbox_spawn(const struct csandbox_config *config);
 
 // A close-on-exec pipe (pipe2 is not visible from Swift's Glibc module). Returns 0 or -1 with errno set.
 int csandbox_pipe(int fds[2]);
+
+// Rootless: starts `path` (argv, envp) as a child in a new user and mount namespace. The child waits on `sync_fd`
+// until the caller has written its uid_map and gid_map and then the byte 'g'; it becomes root (0) of the namespace
+// and execs. Returns the child's pid, or -errno (EPERM, ENOSPC, EINVAL: user namespaces are not allowed here).
+pid_t csandbox_userns_spawn(const char *path, char *const argv[], char *const envp[], int sync_fd);
 
 // Decodes a wait status: returns the exit code, or 128 + signal number when killed by a signal.
 int csandbox_exit_code(int wait_status);

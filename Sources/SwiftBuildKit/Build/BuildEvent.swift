@@ -18,6 +18,8 @@ public enum BuildEvent: Sendable, Equatable {
     case stepFailed(id: Int, seconds: Double, message: String)
     /// Something the user should know that does not stop the build (e.g. a `--cache-from` that does not exist).
     case warning(String)
+    /// How RUN steps are isolated on this machine (sent once, before the first RUN runs).
+    case sandbox(String)
     /// The whole build finished with this image.
     case buildFinished(manifest: Digest, config: Digest, seconds: Double)
 

@@ -123,10 +123,24 @@ extension BuildRun {
             tail.append(bytes)
             events(.stepOutput(id: stepID, bytes: bytes))
         }
+        let session = self.session
+        session.once("sandbox") {
+            events(.sandbox(SandboxEnvironment.current.description(snapshotter: builder.snapshotter)))
+        }
+        let weaker: @Sendable (SandboxWeakness) -> Void = { weakness in
+            session.once("weaker " + weakness.rawValue) {
+                switch weakness {
+                case .sharedProc:
+                    events(.warning("RUN steps see the builder's /proc: this machine refuses a /proc of their own "
+                                    + "PID namespace (a container with masked /proc paths; in Kubernetes, "
+                                    + "procMount: Unmasked gives them one)"))
+                }
+            }
+        }
         let status = try await withSourceMounts(sourceViews, scratch: scratch, spec: spec) { spec in
             // The sandbox's own scratch files live in the step's directory, so a killed build's leftovers
             // are found and removed with it.
-            try await Sandbox(scratchDirectory: scratch.path).run(spec, output: output)
+            try await Sandbox(scratchDirectory: scratch.path).run(spec, output: output, weaker: weaker)
         }
         guard status == 0 else {
             let shown = arguments.joined(separator: " ")

@@ -26,6 +26,8 @@ final class BuildSession: Sendable {
     let pendingLayers = Mutex<[Digest: (layer: CacheRecord.Layer, location: CacheLocation)]>([:])
     /// COPY steps written straight from the context into their layers.
     let streamedCopies = Atomic<Int>(0)
+    /// What was said once per build (`once`).
+    let notes = Mutex<Set<String>>([])
     /// Step keys being computed by some run, and who waits for each.
     private let claims = Mutex<[Digest: [CheckedContinuation<Void, Never>]]>([:])
 
@@ -79,5 +81,12 @@ final class BuildSession: Sendable {
             for waiter in waiters { waiter.resume() }
         }
         return try await body()
+    }
+}
+
+extension BuildSession {
+    /// Sends `event` the first time `key` is seen in this build (a sandbox note said once, not once per step).
+    func once(_ key: String, _ send: () -> Void) {
+        if notes.withLock({ $0.insert(key).inserted }) { send() }
     }
 }

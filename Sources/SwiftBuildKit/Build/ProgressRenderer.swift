@@ -91,6 +91,8 @@ private final class RendererState {
             write("#\(id) ERROR \(String(format: "%.1f", seconds))s: \(message)\n")
         case .warning(let message):
             write("#0 WARNING: \(message)\n")
+        case .sandbox(let description):
+            write("#0 sandbox: \(description)\n")
         case .buildFinished(let manifest, _, let seconds):
             write("#0 DONE \(String(format: "%.1f", seconds))s writing image \(manifest)\n")
         }
@@ -131,6 +133,10 @@ private final class RendererState {
             force = true
         case .warning(let message):
             write((drawnLines > 0 ? "\u{1B}[\(drawnLines)F\u{1B}[J" : "") + "WARNING: \(message)\n")
+            drawnLines = 0
+            force = true
+        case .sandbox(let description):
+            write((drawnLines > 0 ? "\u{1B}[\(drawnLines)F\u{1B}[J" : "") + "sandbox: \(description)\n")
             drawnLines = 0
             force = true
         case .buildFinished(let manifest, _, let seconds):
@@ -201,6 +207,8 @@ private final class RendererState {
             object = ["event": "error", "step": id, "seconds": seconds, "message": message]
         case .warning(let message):
             object = ["event": "warning", "message": message]
+        case .sandbox(let description):
+            object = ["event": "sandbox", "description": description]
         case .buildFinished(let manifest, let config, let seconds):
             object = ["event": "finished", "manifest": manifest.description, "config": config.description,
                       "seconds": seconds]

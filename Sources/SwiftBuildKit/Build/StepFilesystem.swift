@@ -57,6 +57,9 @@ struct StepFilesystem {
             try Scratch.makeDirectories([scratch.path])
             try Overlay.materialize(lower: lowers, into: base)
             try Overlay.materialize(lower: lowers, into: changes)
+            // The root directory as in overlay mode (and BuildKit): 0755, so a RUN as another user can enter it.
+            _ = chmod(base, 0o755)
+            _ = chmod(changes, 0o755)
         }
         self.lowers = lowers
     }

@@ -259,6 +259,6 @@ struct LowerTree {
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var value = [UInt8](repeating: 0, count: 4)
-        return fgetxattr(fd, "trusted.overlay.opaque", &value, value.count) == 1 && value[0] == UInt8(ascii: "y")
+        return fgetxattr(fd, OverlayAttributes.opaque, &value, value.count) == 1 && value[0] == UInt8(ascii: "y")
     }
 }

@@ -1,3 +1,4 @@
+import SwiftBuildArchive
 import CSys
 #if canImport(Glibc)
 import Glibc
@@ -42,7 +43,7 @@ enum RootfsFile {
         guard fd >= 0 else { return false }
         defer { close(fd) }
         var value: [UInt8] = [0, 0]
-        return fgetxattr(fd, "trusted.overlay.opaque", &value, value.count) > 0 && value[0] == UInt8(ascii: "y")
+        return fgetxattr(fd, OverlayAttributes.opaque, &value, value.count) > 0 && value[0] == UInt8(ascii: "y")
     }
 
     static let maximumSize = 16 << 20

@@ -22,7 +22,9 @@ public struct Sandbox: Sendable {
     /// the order it was written. Returns the exit status (128 + signal if killed). Task cancellation kills the whole
     /// process tree (SIGKILL to PID 1 of its namespace) and throws `.cancelled` once it is gone.
     /// (`output` is escaping: the waiting thread holds it until it has handed over the result.)
-    public func run(_ spec: SandboxSpec, output: @escaping @Sendable ([UInt8]) -> Void) async throws(SandboxError)
+    /// `weaker` hears where this machine could not give the step the whole sandbox (`SandboxWeakness`).
+    public func run(_ spec: SandboxSpec, output: @escaping @Sendable ([UInt8]) -> Void,
+                    weaker: @escaping @Sendable (SandboxWeakness) -> Void = { _ in }) async throws(SandboxError)
         -> Int32 {
         if Task.isCancelled { throw .cancelled }
         let preparation = try SandboxPreparation(spec, scratchDirectory: scratchDirectory)
@@ -30,7 +32,8 @@ public struct Sandbox: Sendable {
         let control = SandboxProcessControl()
         let result: Result<Int32, SandboxError> = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<Int32, SandboxError>, Never>) in
-                let job = SandboxJob(spec: spec, preparation: preparation, control: control, output: output) {
+                let job = SandboxJob(spec: spec, preparation: preparation, control: control, output: output,
+                                     weaker: weaker) {
                     continuation.resume(returning: $0)
                 }
                 if let failure = SandboxThread.start({ job.run() }) {
@@ -42,4 +45,12 @@ public struct Sandbox: Sendable {
         }
         return try result.get()
     }
+}
+
+/// A part of the sandbox this machine could not give a RUN step, which ran all the same (said in progress).
+public enum SandboxWeakness: String, Sendable, Equatable {
+    /// No /proc of the step's own PID namespace could be mounted (a container whose /proc has masked paths, as
+    /// Kubernetes pods have unless `procMount: Unmasked`): the builder's /proc is bound, so the step sees the
+    /// builder's processes. BuildKit calls this running without a process sandbox.
+    case sharedProc = "proc"
 }

@@ -10,6 +10,7 @@ struct SandboxJob: Sendable {
     let preparation: SandboxPreparation
     let control: SandboxProcessControl
     let output: @Sendable ([UInt8]) -> Void
+    let weaker: @Sendable (SandboxWeakness) -> Void
     let finish: @Sendable (Result<Int32, SandboxError>) -> Void
 
     func run() {
@@ -51,6 +52,7 @@ struct SandboxJob: Sendable {
         }
 
         let report = SandboxReport(Self.readAll(reportPipe[0]))
+        for weakness in report.weaknesses { weaker(weakness) }
         stream(outputPipe[0])
         let status = Self.reap(pid, control)
         SandboxStubCleaner(root: spec.root).remove(stubs: report.stubs)

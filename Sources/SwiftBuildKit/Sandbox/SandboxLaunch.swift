@@ -1,3 +1,4 @@
+import SwiftBuildArchive
 import CSandbox
 #if canImport(Glibc)
 import Glibc
@@ -80,6 +81,7 @@ final class SandboxLaunch {
         c.overlay_upper = overlay.map { UnsafePointer(keep($0.upper)) }
         c.overlay_work = overlay.map { UnsafePointer(keep($0.work)) }
         c.overlay_options = overlayOptions.map { UnsafePointer(keep($0)) }
+        c.overlay_userxattr = OverlayAttributes.inUserNamespace ? 1 : 0
         c.argv = UnsafePointer(argv)
         c.envp = UnsafePointer(envp)
         c.working_directory = UnsafePointer(keep(workingDirectory))

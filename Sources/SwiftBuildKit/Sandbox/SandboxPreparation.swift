@@ -1,3 +1,4 @@
+import SwiftBuildArchive
 import CSandbox
 #if canImport(Glibc)
 import Glibc
@@ -80,6 +81,7 @@ struct SandboxPreparation: Sendable {
             return nil
         }
         let options = "lowerdir=\(lower.joined(separator: ":")),upperdir=\(upper),workdir=\(work)"
+            + (OverlayAttributes.inUserNamespace ? ",userxattr" : "")
         return options.utf8.count > maximumOverlayOptions ? nil : options
     }
 

@@ -2,6 +2,7 @@
 struct SandboxReport {
     var stubs: [String] = []
     var error: SandboxError?
+    var weaknesses: [SandboxWeakness] = []
 
     init(_ bytes: [UInt8]) {
         for line in bytes.split(separator: 0) {
@@ -11,6 +12,8 @@ struct SandboxReport {
             switch tag {
             case UInt8(ascii: "S"):
                 stubs.append(rest)
+            case UInt8(ascii: "W"):
+                if let weakness = SandboxWeakness(rawValue: rest) { weaknesses.append(weakness) }
             case UInt8(ascii: "N"):
                 error = .executableNotFound(rest)
             case UInt8(ascii: "E"):

@@ -1,3 +1,4 @@
+import SwiftBuildArchive
 import CSys
 #if canImport(Glibc)
 import Glibc
@@ -77,7 +78,7 @@ struct SandboxStubCleaner {
         guard fd >= 0 else { return true }
         defer { close(fd) }
         var value: [UInt8] = [0, 0]
-        let n = fgetxattr(fd, "trusted.overlay.opaque", &value, value.count)
+        let n = fgetxattr(fd, OverlayAttributes.opaque, &value, value.count)
         return n > 0
     }
 

@@ -1,3 +1,4 @@
+import SwiftBuildArchive
 import CSys
 #if canImport(Glibc)
 import Glibc
@@ -149,7 +150,7 @@ final class NodeCopier {
             let name = Array(names[start..<end]) + [0]
             start = end + 1
             if name.count <= 1 { continue }
-            if name.starts(with: Array("trusted.overlay.".utf8).map { CChar(bitPattern: $0) }) { continue }
+            if OverlayAttributes.isOverlay(name.dropLast().map { UInt8(bitPattern: $0) }) { continue }
             let valueSize = fgetxattr(input, name, nil, 0)
             guard valueSize >= 0 else { continue }
             var value = [UInt8](repeating: 0, count: max(1, valueSize))

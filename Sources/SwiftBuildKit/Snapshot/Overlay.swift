@@ -1,3 +1,4 @@
+import SwiftBuildArchive
 import CSys
 import Foundation
 #if canImport(Glibc)
@@ -34,10 +35,14 @@ public enum Overlay {
             try SnapshotStore.makeDirectory(empty)
             lowers.append(empty)
         }
+        // In a user namespace (rootless) overlayfs keeps its bookkeeping in user.overlay.* attributes.
         let base = "lowerdir=\(lowers.joined(separator: ":")),upperdir=\(upper),workdir=\(work)"
+            + (OverlayAttributes.inUserNamespace ? ",userxattr" : "")
         var status = Glibc.mount("overlay", target, "overlay", 0, base + ",redirect_dir=off,index=off,metacopy=off")
-        if status != 0 && errno == EINVAL {
-            status = Glibc.mount("overlay", target, "overlay", 0, base)  // an old kernel without those options
+        if status != 0 && (errno == EINVAL || errno == EPERM) {
+            // An old kernel without those options, or a user namespace, where naming them is refused (and where
+            // the kernel keeps them off anyway).
+            status = Glibc.mount("overlay", target, "overlay", 0, base)
         }
         guard status == 0 else { throw .system(operation: "mount(overlay)", path: target, errno: errno) }
     }

@@ -54,7 +54,7 @@ public enum OverlayDiff {
     /// Whether the open directory carries `trusted.overlay.opaque=y`.
     static func isOpaque(fd: Int32) -> Bool {
         var value: [UInt8] = [0, 0]
-        let n = fgetxattr(fd, "trusted.overlay.opaque", &value, value.count)
+        let n = fgetxattr(fd, OverlayAttributes.opaque, &value, value.count)
         return n == 1 && value[0] == UInt8(ascii: "y")
     }
 }

@@ -1,0 +1,38 @@
+import Foundation
+
+/// What this process's environment gives RUN steps, for the progress line that says how they are isolated:
+/// whether swiftbuild runs as real root or as root of a user namespace (rootless, or a container with user
+/// namespaces), and with which id mapping.
+public struct SandboxEnvironment: Sendable, Equatable {
+    /// The lines of /proc/self/uid_map: (inside, outside, count).
+    public var uidMap: [(UInt64, UInt64, UInt64)]
+
+    public static func == (a: Self, b: Self) -> Bool { a.uidMap.elementsEqual(b.uidMap, by: ==) }
+
+    public static var current: SandboxEnvironment {
+        let text = FileManager.default.contents(atPath: "/proc/self/uid_map").map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return SandboxEnvironment(uidMapText: text)
+    }
+
+    public init(uidMapText: String) {
+        uidMap = uidMapText.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ", omittingEmptySubsequences: true).compactMap { UInt64($0) }
+            return f.count == 3 ? (f[0], f[1], f[2]) : nil
+        }
+    }
+
+    /// Whether this process is root of a user namespace rather than the machine's root.
+    public var inUserNamespace: Bool { !(uidMap.count == 1 && uidMap[0] == (0, 0, 4_294_967_295)) }
+
+    /// Whether only id 0 exists here (a single-id rootless mapping).
+    public var singleID: Bool { uidMap.count == 1 && uidMap[0].2 == 1 }
+
+    public func description(snapshotter: Snapshotter) -> String {
+        let namespaces = "mount, PID, UTS, IPC and cgroup namespaces, a network namespace for --network=none, "
+            + "Docker's capability set, read-only /proc/sys, " + (snapshotter == .overlay ? "overlayfs" : "copied snapshots")
+        guard inUserNamespace else { return namespaces + ", as root" }
+        let ids = uidMap.map { "\($0.0)-\($0.0 + $0.2 - 1) = host \($0.1)-\($0.1 + $0.2 - 1)" }.joined(separator: ", ")
+        return namespaces + ", in a user namespace (rootless: ids \(ids)"
+            + (singleID ? "; one id only, so RUN as another user and chown to other ids fail" : "") + ")"
+    }
+}
