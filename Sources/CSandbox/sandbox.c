@@ -591,10 +591,13 @@ struct userns_start {
     char *const *argv;
     char *const *envp;
     int sync_fd;
+    int close_fd;
 };
 
 static int userns_child(void *argument) {
     const struct userns_start *start = argument;
+    // The write end is the parent's: with a copy of it here, EOF would never come.
+    if (start->close_fd >= 0) close(start->close_fd);
     // The parent writes the id maps, then one byte: anything else (or EOF) means it gave up.
     char go = 0;
     ssize_t n;
@@ -606,12 +609,12 @@ static int userns_child(void *argument) {
     _exit(127);
 }
 
-pid_t csandbox_userns_spawn(const char *path, char *const argv[], char *const envp[], int sync_fd) {
+pid_t csandbox_userns_spawn(const char *path, char *const argv[], char *const envp[], int sync_fd, int close_fd) {
     if (!path || !argv || !envp) return -EINVAL;
     void *stack = mmap(NULL, CSANDBOX_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK,
                        -1, 0);
     if (stack == MAP_FAILED) return -errno;
-    struct userns_start start = { path, argv, envp, sync_fd };
+    struct userns_start start = { path, argv, envp, sync_fd, close_fd };
     pid_t pid = clone(userns_child, (char *)stack + CSANDBOX_STACK_SIZE, CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD,
                       (void *)&start);
     int err = errno;

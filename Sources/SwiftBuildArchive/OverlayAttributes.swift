@@ -11,17 +11,13 @@ public enum OverlayAttributes {
     public static let privilegedPrefix = "trusted.overlay."
     public static let unprivilegedPrefix = "user.overlay."
 
-    /// Whether this process is root of a user namespace rather than the machine's root (read once, from
-    /// /proc/self/uid_map: anything but the whole identity map).
+    /// Whether this process is in a user namespace other than the machine's own (read once): the initial user
+    /// namespace's inode number is fixed (PROC_USER_INIT_INO). A namespace whose map mirrors the host's ids
+    /// (a container's root that mapped its own ids) is still one: trusted attributes are refused there.
     public static let inUserNamespace: Bool = {
-        let fd = open("/proc/self/uid_map", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return false }
-        let fields = String(decoding: buffer[0..<n], as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" })
-        return fields != ["0", "0", "4294967295"]
+        var st = stat()
+        guard stat("/proc/self/ns/user", &st) == 0 else { return false }
+        return st.st_ino != 0xEFFF_FFFD
     }()
 
     /// The prefix this process's overlay mounts use.

@@ -53,9 +53,10 @@ struct SwiftBuildCommand: AsyncParsableCommand {
         // The CLI owns its process: two malloc arenas and a fixed 128 KiB mmap threshold keep peak memory low
         // and steady (see CSys; measured in perf/README.md). The library leaves the allocator alone.
         swiftbuild_tune_malloc(2, 128 << 10)
-        // An ordinary user's swiftbuild runs again as root of a user namespace of its own (rootless).
+        // An ordinary user's swiftbuild (or a root that cannot mount) runs again as root of a user namespace of its
+        // own (rootless).
         let environment = ProcessInfo.processInfo.environment
-        if geteuid() != 0, environment[UserNamespace.marker] == nil, Self.usesTheStore(CommandLine.arguments) {
+        if environment[UserNamespace.marker] == nil, UserNamespace.needed, Self.usesTheStore(CommandLine.arguments) {
             do {
                 let code = try UserNamespace.run(arguments: CommandLine.arguments, environment: environment) {
                     CommandOutput.standardError("warning: \($0)\n")

@@ -58,8 +58,9 @@ int csandbox_pipe(int fds[2]);
 
 // Rootless: starts `path` (argv, envp) as a child in a new user and mount namespace. The child waits on `sync_fd`
 // until the caller has written its uid_map and gid_map and then the byte 'g'; it becomes root (0) of the namespace
-// and execs. Returns the child's pid, or -errno (EPERM, ENOSPC, EINVAL: user namespaces are not allowed here).
-pid_t csandbox_userns_spawn(const char *path, char *const argv[], char *const envp[], int sync_fd);
+// and execs. `close_fd` (the pipe's write end, or -1) is closed in the child first. Returns the child's pid, or
+// -errno (EPERM, ENOSPC, EINVAL: user namespaces are not allowed here).
+pid_t csandbox_userns_spawn(const char *path, char *const argv[], char *const envp[], int sync_fd, int close_fd);
 
 // Decodes a wait status: returns the exit code, or 128 + signal number when killed by a signal.
 int csandbox_exit_code(int wait_status);

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftBuildArchive
 
 /// What this process's environment gives RUN steps, for the progress line that says how they are isolated:
 /// whether swiftbuild runs as real root or as root of a user namespace (rootless, or a container with user
@@ -7,14 +8,13 @@ public struct SandboxEnvironment: Sendable, Equatable {
     /// The lines of /proc/self/uid_map: (inside, outside, count).
     public var uidMap: [(UInt64, UInt64, UInt64)]
 
-    public static func == (a: Self, b: Self) -> Bool { a.uidMap.elementsEqual(b.uidMap, by: ==) }
-
     public static var current: SandboxEnvironment {
         let text = FileManager.default.contents(atPath: "/proc/self/uid_map").map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return SandboxEnvironment(uidMapText: text)
+        return SandboxEnvironment(uidMapText: text, inUserNamespace: OverlayAttributes.inUserNamespace)
     }
 
-    public init(uidMapText: String) {
+    public init(uidMapText: String, inUserNamespace: Bool) {
+        self.inUserNamespace = inUserNamespace
         uidMap = uidMapText.split(separator: "\n").compactMap { line in
             let f = line.split(separator: " ", omittingEmptySubsequences: true).compactMap { UInt64($0) }
             return f.count == 3 ? (f[0], f[1], f[2]) : nil
@@ -22,7 +22,11 @@ public struct SandboxEnvironment: Sendable, Equatable {
     }
 
     /// Whether this process is root of a user namespace rather than the machine's root.
-    public var inUserNamespace: Bool { !(uidMap.count == 1 && uidMap[0] == (0, 0, 4_294_967_295)) }
+    public var inUserNamespace: Bool
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.uidMap.elementsEqual(b.uidMap, by: ==) && a.inUserNamespace == b.inUserNamespace
+    }
 
     /// Whether only id 0 exists here (a single-id rootless mapping).
     public var singleID: Bool { uidMap.count == 1 && uidMap[0].2 == 1 }

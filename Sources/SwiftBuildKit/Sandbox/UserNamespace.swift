@@ -13,6 +13,18 @@ public enum UserNamespace {
     /// Set in the re-run process, so that it does not start another namespace.
     public static let marker = "SWIFTBUILD_USERNS"
 
+    /// Whether this process needs a user namespace of its own to build: it is not root, or it is a root
+    /// without CAP_SYS_ADMIN (a container's root with the default capabilities), which cannot mount.
+    public static var needed: Bool {
+        if geteuid() != 0 { return true }
+        let status = FileManager.default.contents(atPath: "/proc/self/status").map { String(decoding: $0, as: UTF8.self) } ?? ""
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("CapEff:") }),
+              let mask = UInt64(line.dropFirst("CapEff:".count).trimmingCharacters(in: .whitespaces), radix: 16) else {
+            return false
+        }
+        return mask & (1 << 21) == 0  // CAP_SYS_ADMIN
+    }
+
     /// A range of subordinate ids: host ids `start ..< start + count`.
     public struct Range: Sendable, Equatable {
         public var start: UInt32
@@ -26,6 +38,9 @@ public enum UserNamespace {
         /// Only the user, as 0 (no subordinate ids, or no newuidmap): RUN as another user and chown to other
         /// ids fail.
         case single
+        /// The ids this process has, as they are (a root without CAP_SYS_ADMIN, such as a container's root:
+        /// it may map them itself, with CAP_SETUID and CAP_SETGID).
+        case mirror
     }
 
     /// The ranges `/etc/subuid`-format `text` gives the user (by name or by numeric id), in file order.
@@ -80,7 +95,7 @@ public enum UserNamespace {
                            warn: (String) -> Void) throws -> Int32 {
         let uid = getuid(), gid = getgid()
         let user = getpwuid(uid).flatMap { $0.pointee.pw_name.map { String(cString: $0) } } ?? String(uid)
-        let (mapping, why) = mapping(user: user, uid: uid, gid: gid)
+        let (mapping, why) = uid == 0 ? (Mapping.mirror, nil) : mapping(user: user, uid: uid, gid: gid)
         if let why {
             warn("rootless build with one id (yours, as root): \(why); RUN as another user and chown to other ids "
                  + "will fail")
@@ -97,7 +112,7 @@ public enum UserNamespace {
             for p in envp { free(p) }
         }
         // The child keeps only the read end: it is close-on-exec, and the write end closes here after the maps.
-        let pid = csandbox_userns_spawn("/proc/self/exe", argv, envp, readEnd)
+        let pid = csandbox_userns_spawn("/proc/self/exe", argv, envp, readEnd, writeEnd)
         close(readEnd)
         guard pid > 0 else {
             close(writeEnd)
@@ -105,13 +120,21 @@ public enum UserNamespace {
             throw Failure(description: "cannot create a user namespace for a rootless build (clone: "
                           + "\(String(cString: strerror(code)))): user namespaces are disabled here (sysctl "
                           + "user.max_user_namespaces, or a seccomp or AppArmor profile that refuses them); run as "
-                          + "root, allow them (in Kubernetes: seccompProfile Unconfined, see docs/kubernetes.md), or "
-                          + "use --sandbox=none")
+                          + "root, or allow them (in Kubernetes: seccompProfile Unconfined; see docs/kubernetes.md)")
         }
         do {
-            try writeMaps(pid: pid, uid: uid, gid: gid, mapping: mapping)
+            do {
+                try writeMaps(pid: pid, uid: uid, gid: gid, mapping: mapping)
+            } catch let failure as Failure where mapping != .single {
+                // newuidmap is refused where the container has no CAP_SYS_ADMIN (it opens the map as root): one
+                // id still builds.
+                warn("rootless build with one id (yours, as root): mapping subordinate ids failed (\(failure)); RUN "
+                     + "as another user and chown to other ids will fail")
+                try writeMaps(pid: pid, uid: uid, gid: gid, mapping: .single)
+            }
         } catch {
             close(writeEnd)
+            kill(pid, SIGKILL)
             var status: Int32 = 0
             _ = waitpid(pid, &status, 0)
             throw error
@@ -152,18 +175,30 @@ public enum UserNamespace {
                                   + text.trimmingCharacters(in: .whitespacesAndNewlines))
                 }
             }
+        case .mirror:
+            for file in ["uid_map", "gid_map"] {
+                let own = FileManager.default.contents(atPath: "/proc/self/" + file).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                let lines = own.split(separator: "\n").compactMap { line -> String? in
+                    let f = line.split(separator: " ", omittingEmptySubsequences: true)
+                    return f.count == 3 ? "\(f[0]) \(f[0]) \(f[2])" : nil
+                }
+                try writeFile("/proc/\(pid)/" + file, lines.joined(separator: "\n") + "\n")
+            }
         case .single:
             // An unprivileged process may map only its own ids, and only after refusing setgroups.
             for (file, text) in [("setgroups", "deny"), ("uid_map", "0 \(uid) 1"), ("gid_map", "0 \(gid) 1")] {
-                let path = "/proc/\(pid)/\(file)"
-                let fd = open(path, O_WRONLY | O_CLOEXEC)
-                guard fd >= 0 else { throw Failure(description: "open \(path): \(String(cString: strerror(errno)))") }
-                defer { close(fd) }
-                let bytes = Array(text.utf8)
-                guard write(fd, bytes, bytes.count) == bytes.count else {
-                    throw Failure(description: "write \(path): \(String(cString: strerror(errno)))")
-                }
+                try writeFile("/proc/\(pid)/\(file)", text)
             }
+        }
+    }
+
+    static func writeFile(_ path: String, _ text: String) throws {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Failure(description: "open \(path): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let bytes = Array(text.utf8)
+        guard write(fd, bytes, bytes.count) == bytes.count else {
+            throw Failure(description: "write \(path): \(String(cString: strerror(errno)))")
         }
     }
 }
