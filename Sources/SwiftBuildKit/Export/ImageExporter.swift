@@ -61,11 +61,12 @@ public struct ImageExporter: Sendable {
                 throw .unsupported("type=local needs a directory as dest; use type=tar,dest=- for standard output")
             }
             guard case .index = set else {
-                try RootfsExporter.unpack(entries[0].image, content: content, into: destination)
+                try RootfsExporter.unpack(entries[0].image, content: content, into: destination, forUser: true)
                 return set.descriptor
             }
             for (platform, image) in entries {
-                try RootfsExporter.unpack(image, content: content, into: destination + "/" + Self.folder(platform))
+                try RootfsExporter.unpack(image, content: content, into: destination + "/" + Self.folder(platform),
+                                          forUser: true)
             }
             return set.descriptor
         case .tar(let destination, _):

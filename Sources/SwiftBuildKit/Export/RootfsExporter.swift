@@ -9,9 +9,14 @@ import SwiftBuildOCI
 public enum RootfsExporter {
     /// Unpacks every layer of `image` into `directory` (created if missing; existing content is kept and
     /// overwritten where the image has the same paths, as buildx's local exporter does).
-    public static func unpack(_ image: Image, content: ContentStore, into directory: String) throws(ExportError) {
+    /// `forUser`: the tree is for the user who ran swiftbuild (`type=local`): in a rootless build its files belong
+    /// to that user, not to the subordinate ids the image's owners map to (which the user could not remove).
+    public static func unpack(_ image: Image, content: ContentStore, into directory: String,
+                              forUser: Bool = false) throws(ExportError) {
         do { try AtomicFile.makeDirectories(directory) } catch { throw .image(error) }
-        let extractor = LayerExtractor()
+        let rootless = forUser && SandboxEnvironment.current.rootIsAnotherHostID
+        let extractor = rootless ? LayerExtractor(options: .init(preserveOwners: false, allowDevices: false))
+                                 : LayerExtractor()
         for layer in image.layers {
             do {
                 _ = try extractor.extract(archiveAt: content.path(for: layer.digest), into: directory)

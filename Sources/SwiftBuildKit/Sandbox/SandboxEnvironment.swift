@@ -28,6 +28,9 @@ public struct SandboxEnvironment: Sendable, Equatable {
         a.uidMap.elementsEqual(b.uidMap, by: ==) && a.inUserNamespace == b.inUserNamespace
     }
 
+    /// Whether this namespace's root is not the host's root: an ordinary user's rootless build.
+    public var rootIsAnotherHostID: Bool { inUserNamespace && uidMap.contains { $0.0 == 0 && $0.1 != 0 } }
+
     /// Whether only id 0 exists here (a single-id rootless mapping).
     public var singleID: Bool { uidMap.count == 1 && uidMap[0].2 == 1 }
 
