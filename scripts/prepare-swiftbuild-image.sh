@@ -12,7 +12,8 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 context="${1:-$here/Dockerfiles/swiftbuild}"
 binary="${2:-$here/.build/release/swiftbuild}"
 [ -x "$binary" ] || { echo "error: $binary is not built: run swift build -c release --product swiftbuild" >&2; exit 1; }
-curl_library="$(ldconfig -p | awk '/libcurl\.so\.4 .*x86-64|libcurl\.so\.4 .*AArch64/ {print $NF; exit}')"
+# (awk reads all of ldconfig's output: an early exit would kill ldconfig with SIGPIPE, which pipefail reports.)
+curl_library="$(ldconfig -p | awk '/libcurl\.so\.4 .*(x86-64|AArch64)/ && !found {found = $NF} END {print found}')"
 [ -n "$curl_library" ] || { echo "error: libcurl4 is not installed (scripts/setup.sh)" >&2; exit 1; }
 for tool in /usr/bin/newuidmap /usr/bin/newgidmap; do
   [ -x "$tool" ] || { echo "error: $tool is missing: apt-get install uidmap" >&2; exit 1; }
