@@ -21,6 +21,24 @@ import SwiftBuildOCI
          .stepFailed(id: 2, seconds: 1.25, message: "exit code: 2")]
     }
 
+    /// A step of another platform names it in its label and in JSON; how RUN is isolated is said once.
+    @Test func platformLabelsAndTheSandboxLine() throws {
+        let step = BuildEvent.Step(id: 3, stage: "stage-1", index: 2, count: 4, text: "RUN uname -m", platform: "linux/arm64")
+        let plain = Sink()
+        let r = ProgressRenderer(mode: .plain) { plain.append($0) }
+        [.stepPlanned(step), .sandbox("namespaces, as root"), .stepStarted(id: 3)].forEach(r.handle)
+        #expect(plain.text == "#0 sandbox: namespaces, as root\n#3 [linux/arm64 stage-1 2/4] RUN uname -m\n")
+        let json = Sink()
+        let j = ProgressRenderer(mode: .json) { json.append($0) }
+        [.stepPlanned(step), .sandbox("namespaces, as root")].forEach(j.handle)
+        let lines = json.text.split(separator: "\n").map { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] ?? [:]
+        }
+        #expect(lines.first?["platform"] as? String == "linux/arm64")
+        #expect(lines.last?["event"] as? String == "sandbox")
+        #expect(lines.last?["description"] as? String == "namespaces, as root")
+    }
+
     @Test func plainLinesLikeBuildKit() {
         let sink = Sink()
         let r = ProgressRenderer(mode: .plain, showCacheKeys: true) { sink.append($0) }
