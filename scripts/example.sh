@@ -45,4 +45,4 @@ image="localhost/${target:-$name}:latest"
 args=(build --progress plain "${platform[@]}" -t "$image" -o "type=oci,dest=$output")
 [ -n "$target" ] && args+=(--target "$target")
 "$swiftbuild" "${args[@]}" "$here/Dockerfiles/$name"
-echo "wrote $output (image $image, also in the local store: $swiftbuild images)" >&2
+echo "wrote $output (image $image, also in the local store: ${SWIFTBUILD_ROOT:+SWIFTBUILD_ROOT=$SWIFTBUILD_ROOT }$swiftbuild images)" >&2

@@ -11,7 +11,10 @@ struct InspectCommand: AsyncParsableCommand {
         discussion: """
             Prints a JSON array with one object per image: Id (the config digest),
             RepoTags, Digest (the manifest digest), MediaType, Created, Architecture,
-            Os, Size, Manifest and Config. Examples:
+            Os, Size, Manifest and Config. For a multi-platform image (an index)
+            these describe the host's image (else the first platform's), and
+            Index (the index digest) and Platforms (each platform with its
+            manifest digest) are added. Examples:
 
               swiftbuild inspect app:1.0
               swiftbuild inspect app:1.0 | jq -r '.[0].Config.config.Cmd'

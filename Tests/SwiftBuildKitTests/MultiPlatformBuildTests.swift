@@ -84,6 +84,9 @@ import Glibc
         }
         #expect(labels.contains("[linux/arm64 stage-2 5/5] RUN uname -m > /arch && echo \"$TARGETPLATFORM $BUILDPLATFORM [$TARGETVARIANT]\" > /args"))
         #expect(labels.contains("[linux/amd64 build 3/3] RUN echo \"built on $(uname -m) for $TARGETARCH\" > /out"))
+        // The arm64 run's steps of that stage say for which target they build, as BuildKit's labels do.
+        #expect(labels.contains("[linux/amd64->arm64 build 3/3] RUN echo \"built on $(uname -m) for $TARGETARCH\" > /out"))
+        #expect(labels.contains("[internal] load metadata for linux/arm64 localhost/busybox-multi"), "\(labels)")
 
         // A rebuild hits the cache for both platforms and gives the same index.
         let again = try await h.build(Self.dockerfile, tags: ["localhost/multi/app:1"]) {
@@ -281,7 +284,7 @@ struct EmulationTests {
         try Data().write(to: URL(fileURLWithPath: qemu))
         _ = chmod(qemu, 0o755)
         let handler = try Emulation.prepare(Self.arm64, host: Self.host, directory: dir.path, interpreters: [qemu])
-        #expect(handler == .emulated(entry: "swiftbuild-aarch64", interpreter: qemu))
+        #expect(handler == .registered(entry: "swiftbuild-aarch64", interpreter: qemu))
         let line = String(decoding: try Data(contentsOf: URL(fileURLWithPath: dir.path + "/register")), as: UTF8.self)
         #expect(line == ":swiftbuild-aarch64:M:0:" + #"\x7f\x45\x4c\x46\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00"#
                 + ":" + #"\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff"# + ":\(qemu):F")

@@ -13,9 +13,19 @@ extension BuildRun {
                     node: BuildGraph.Node, stages: [Int: StageState], stepID: Int) async throws {
         let scratch = fs.scratch
         // A foreign platform's binaries run under qemu-user-static through binfmt_misc; none registered (and
-        // none this process may register) fails the step here, before anything runs.
-        let platform = node.platform
-        _ = try await BlockingExecutor.shared.run { try Emulation.prepare(platform, host: self.host) }
+        // none this process may register) fails the step here, before anything runs. The binaries are those of
+        // the stage's image (its config's platform: the base's, which can differ from the stage's with a
+        // warning), so that is the platform emulated.
+        let image = state.editor.config
+        let binaries = image.architecture.isEmpty ? node.platform
+            : BuildPlatform(os: image.os.isEmpty ? "linux" : image.os, architecture: image.architecture,
+                            variant: image.variant).normalized
+        let handler = try await BlockingExecutor.shared.run { try Emulation.prepare(binaries, host: self.host) }
+        if case .registered(let entry, let interpreter) = handler {
+            events(.warning("registered \(interpreter) as the binfmt_misc handler \(entry) (F flag) to run \(binaries) "
+                            + "steps; it stays registered for the whole machine until it restarts or "
+                            + "`echo -1 > \(Emulation.directory)/\(entry)`"))
+        }
         let config = state.editor.config.config
         // User and groups come from the image's /etc/passwd and /etc/group (read in a merged view).
         let user = config.user ?? ""

@@ -84,12 +84,14 @@ public final class Builder: Sendable {
         // Resolve, then plan: every image the build names is resolved (pulled if missing) before the stages
         // that use it are expanded, so words see the real base environments.
         let nextID = Mutex(1)
-        let resolver = ImageResolver(builder: self, request: request,
-                                     showsPlatform: multiPlatform || targets.contains { $0 != host }, progress: .init(
-            planned: { name in
+        let resolver = ImageResolver(builder: self, request: request, host: host, multiPlatform: multiPlatform,
+                                     progress: .init(
+            planned: { wanted, showsPlatform in
                 let id = nextID.withLock { id in defer { id += 1 }; return id }
                 events(.stepPlanned(.init(id: id, stage: "internal", index: 0, count: 0,
-                                          text: "load metadata for \(name)")))
+                                          text: "load metadata for " + (showsPlatform ? "\(wanted.platform) " : "")
+                                              + wanted.name,
+                                          platform: showsPlatform ? wanted.platform.description : nil)))
                 return id
             },
             events: events))
@@ -100,9 +102,14 @@ public final class Builder: Sendable {
         }
 
         var plans: [StepPlan] = []
-        for graph in graphs {
+        for (target, graph) in zip(targets, graphs) {
+            // A stage of another platform than its run's target shows both, as BuildKit does
+            // (`linux/amd64->arm64`), so the runs' steps of a `$BUILDPLATFORM` stage are told apart.
             let plan = StepPlan(graph: graph, firstID: nextID.withLock { $0 }) { node in
-                multiPlatform || node.platform != host ? node.platform.description : nil
+                guard multiPlatform || node.platform != host else { return nil }
+                guard multiPlatform, node.platform != target else { return node.platform.description }
+                return node.platform.description + "->" + [target.architecture, target.variant].compactMap { $0 }
+                    .joined(separator: "/")
             }
             nextID.withLock { $0 = plan.nextID }
             plans.append(plan)

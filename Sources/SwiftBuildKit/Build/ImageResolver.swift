@@ -10,23 +10,27 @@ import SwiftBuildOCI
 final class ImageResolver: Sendable {
     /// One resolution, as progress shows it: `#N [internal] load metadata for NAME`.
     struct Progress: Sendable {
-        var planned: @Sendable (_ name: String) -> Int
+        /// A new `[internal]` step for resolving an image; whether its text names the platform.
+        var planned: @Sendable (_ wanted: ImageRequest, _ showsPlatform: Bool) -> Int
         var events: @Sendable (BuildEvent) -> Void
     }
 
     let builder: Builder
     let request: BuildRequest
-    /// Whether progress names the platform of each resolution (a multi-platform build, or a foreign one).
-    let showsPlatform: Bool
+    /// The machine's platform, and whether the build has several targets: progress names the platform of a
+    /// resolution in a multi-platform build, or for a platform that is not the host's.
+    let host: BuildPlatform
+    let multiPlatform: Bool
     private let progress: Progress
     private let resolved = Mutex<[ImageRequest: Image]>([:])
     /// Names whose resolution failed: an error only if the final plan still needs them.
     private let failures = Mutex<[ImageRequest: BuildError]>([:])
 
-    init(builder: Builder, request: BuildRequest, showsPlatform: Bool = false, progress: Progress) {
+    init(builder: Builder, request: BuildRequest, host: BuildPlatform, multiPlatform: Bool, progress: Progress) {
         self.builder = builder
         self.request = request
-        self.showsPlatform = showsPlatform
+        self.host = host
+        self.multiPlatform = multiPlatform
         self.progress = progress
     }
 
@@ -57,7 +61,7 @@ final class ImageResolver: Sendable {
     func resolve(_ names: [ImageRequest]) async {
         let pending = Array(Set(names.filter { !isSettled($0) })).sorted { $0.description < $1.description }
         guard !pending.isEmpty else { return }
-        let ids = pending.map { progress.planned(showsPlatform ? "\($0.platform) \($0.name)" : $0.name) }
+        let ids = pending.map { progress.planned($0, multiPlatform || $0.platform != host) }
         await BlockingExecutor.shared.forEach(Array(zip(pending, ids)),
                                               limit: request.registry?.parallelTransfers ?? 4) { wanted, id in
             let clock = ContinuousClock()

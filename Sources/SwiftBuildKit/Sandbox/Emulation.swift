@@ -17,6 +17,9 @@ public enum Emulation {
         case native
         /// A registered handler runs them: its binfmt_misc entry name and interpreter.
         case emulated(entry: String, interpreter: String)
+        /// swiftbuild registered this handler just now; it stays registered (system-wide) until the machine
+        /// restarts or it is removed with `echo -1 > /proc/sys/fs/binfmt_misc/ENTRY`.
+        case registered(entry: String, interpreter: String)
     }
 
     /// An ELF machine as binfmt_misc matches it: the name qemu gives the architecture (`aarch64`), 64-bit or
@@ -124,7 +127,7 @@ public enum Emulation {
                              + "handler with the F (fix-binary) flag is registered; registering \(interpreter) failed "
                              + "(\(error)): as root, run `echo '\(line)' > \(directory)/register`")
         }
-        return .emulated(entry: name, interpreter: interpreter)
+        return .registered(entry: name, interpreter: interpreter)
     }
 
     /// One binfmt_misc entry, as its file in the binfmt_misc directory describes it.
