@@ -185,8 +185,8 @@ static int host_devices[6] = { -1, -1, -1, -1, -1, -1 };
 static int host_sys = -1;
 static int host_proc = -1;
 // proc and sysfs made (detached) before the pivot: in a user namespace the kernel allows them only while a fully
-// visible instance is still in the mount namespace, which the pivot takes away. -1 (with the errno kept) where
-// they could not be made; then mount(2) after the pivot is tried (real root needs no visible instance).
+// visible instance is still in the mount namespace, which the pivot takes away. -1 where they could not be made;
+// then mount(2) after the pivot is tried (real root needs no visible instance), and the binds above after that.
 static int new_proc = -1;
 static int new_sys = -1;
 

@@ -172,7 +172,8 @@ import Glibc
         let tmp = try TemporaryDirectory()
         let dst = try tmp.sub("dst")
         var tar = TestTarBuilder()
-        tar.entry("f", .file, mode: 0o644, data: [1], xattrs: [("user.ok", "yes"), ("trusted.overlay.opaque", "y")])
+        tar.entry("f", .file, mode: 0o644, data: [1], xattrs: [("user.ok", "yes"), ("trusted.overlay.opaque", "y"),
+                                                                ("user.overlay.opaque", "y")])
         tar.entry("d", .directory, mode: 0o755, xattrs: [("user.dir", "1")])
         if Self.isRoot {
             tar.entry("s", .symlink, mode: 0o777, link: "f", xattrs: [("trusted.sb", "link")])
@@ -182,6 +183,7 @@ import Glibc
         #expect(userXattrs(dst + "/f") == ["user.ok": Array("yes".utf8)])
         #expect(userXattrs(dst + "/d") == ["user.dir": [0x31]])
         #expect(report.warnings.contains { $0.contains("trusted.overlay.opaque") })
+        #expect(report.warnings.contains { $0.contains("user.overlay.opaque") }, "rootless overlay's kind too")
         var value = [UInt8](repeating: 0, count: 16)
         #expect(lgetxattr(dst + "/f", "trusted.overlay.opaque", &value, 16) < 0, "overlay attributes are refused")
         if Self.isRoot {

@@ -119,6 +119,24 @@ private func makeFixedTree(_ root: String, reversed: Bool = false, atime: Int = 
         #expect(lines.contains { $0.hasSuffix(" long/" + String(repeating: "x", count: 120)) })
     }
 
+    /// overlayfs bookkeeping (`trusted.overlay.*` as root, `user.overlay.*` rootless, where overlay is mounted
+    /// with userxattr) never goes into a layer; other attributes do.
+    @Test func overlayAttributesOfEitherKindStayOutOfLayers() throws {
+        let src = try TemporaryDirectory(), out = try TemporaryDirectory()
+        let t = TreeBuilder(root: src.path)
+        try t.file("f", Array("x".utf8))
+        guard t.setXattr("f", "user.keep", Array("1".utf8)), t.setXattr("f", "user.overlay.opaque", Array("y".utf8))
+        else { return }  // no user xattrs on this file system
+        let privileged = isRoot && t.setXattr("f", "trusted.overlay.origin", Array("o".utf8))
+        let sink = MemorySink()
+        _ = try LayerWriter(compression: .gzip).write(tree: src.path, to: sink)
+        try run("tar", ["--xattrs", "--xattrs-include=*", "-xzf", "-", "-C", out.path], stdin: sink.bytes)
+        var value = [UInt8](repeating: 0, count: 16)
+        #expect(lgetxattr(out.path("f"), "user.keep", &value, value.count) == 1)
+        #expect(lgetxattr(out.path("f"), "user.overlay.opaque", &value, value.count) < 0)
+        if privileged { #expect(lgetxattr(out.path("f"), "trusted.overlay.origin", &value, value.count) < 0) }
+    }
+
     @Test func gnuTarExtractionReproducesTree() throws {
         let src = try TemporaryDirectory(), out = try TemporaryDirectory()
         try makeFixedTree(src.path)

@@ -59,18 +59,9 @@ import SwiftBuildOCI
         #expect(!exists(bundle + "/rootfs/srv/gone"))
         #expect(!exists(bundle + "/rootfs/bin/wc"))
         // runc: no terminal, no network namespace setup needed beyond the defaults umoci writes.
-        let configPath = bundle + "/config.json"
-        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath)))
-            as? [String: Any])
-        var process = try #require(config["process"] as? [String: Any])
-        process["terminal"] = false
-        config["process"] = process
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
-        let id = "swiftbuild-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let runcRoot = h.directory.path + "/runc-state"
-        defer { _ = try? runTool("/usr/sbin/runc", ["--root", runcRoot, "delete", "--force", id]) }
-        let output = try runTool("/usr/sbin/runc", ["--root", runcRoot, "run", "--bundle", bundle, id])
-        #expect(output == "hello from swiftbuild\n")
+        let run = try runcRun(bundle: bundle, stateRoot: h.directory.path + "/runc-state")
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output == "hello from swiftbuild\n")
     }
 
     @Test func dockerArchiveIsAcceptedByToolsAndLoadsBack() async throws {

@@ -86,49 +86,36 @@ import Glibc
 
         /// Runs the Job's container as `uid`; returns runc's exit status and the container's output.
         func runJob(uid: Int, tag: String) throws -> (Int32, String) {
-            var config = try #require(try JSONSerialization.jsonObject(with: original) as? [String: Any])
-            var process = try #require(config["process"] as? [String: Any])
-            process["terminal"] = false
-            process["user"] = ["uid": uid, "gid": uid]
-            process["args"] = ["/usr/local/bin/swiftbuild", "build", "--progress", "plain", "--push", "-t", tag,
-                               "--cache-to", "type=registry,ref=\(cache),mode=max", "--cache-from",
-                               "type=registry,ref=\(cache)", "/workspace"]
-            process["env"] = ["HOME=/home/build", "PATH=/usr/local/bin:/usr/bin:/bin", "DOCKER_CONFIG=/home/build/.docker",
-                              "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"]
-            process["noNewPrivileges"] = false
-            process["capabilities"] = ["bounding": Self.defaultCapabilities, "effective": Self.defaultCapabilities,
-                                       "permitted": Self.defaultCapabilities]
-            config["process"] = process
-            var linux = try #require(config["linux"] as? [String: Any])
-            // A pod's namespaces, but the host network: the test registry is on this machine's loopback.
-            linux["namespaces"] = [["type": "pid"], ["type": "ipc"], ["type": "uts"], ["type": "mount"]]
-            linux.removeValue(forKey: "seccomp")  // seccompProfile: Unconfined
-            config["linux"] = linux
-            var mounts = try #require(config["mounts"] as? [[String: Any]])
-            mounts.append(["destination": "/workspace", "type": "bind", "source": workspace, "options": ["rbind", "ro"]])
-            mounts.append(["destination": "/home/build/.local/share/swiftbuild", "type": "bind",
-                           "source": store + "-\(uid)", "options": ["rbind", "rw"]])
-            mounts.append(["destination": "/home/build/.docker", "type": "bind", "source": dockerConfig,
-                           "options": ["rbind", "ro"]])
-            config["mounts"] = mounts
-            config["hostname"] = "build-job"
-            try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
             try FileManager.default.createDirectory(atPath: store + "-\(uid)", withIntermediateDirectories: true)
             _ = try runTool("/bin/chown", ["\(uid):\(uid)", store + "-\(uid)"])
-
-            let id = "swiftbuild-job-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-            let runcRoot = dir.path + "/runc-state"
-            defer { _ = try? runTool("/usr/sbin/runc", ["--root", runcRoot, "delete", "--force", id]) }
-            let run = Process()
-            run.executableURL = URL(fileURLWithPath: "/usr/sbin/runc")
-            run.arguments = ["--root", runcRoot, "run", "--bundle", bundle, id]
-            let pipe = Pipe()
-            run.standardOutput = pipe
-            run.standardError = pipe
-            try run.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            run.waitUntilExit()
-            return (run.terminationStatus, output)
+            try original.write(to: URL(fileURLWithPath: configPath))  // each job starts from umoci's config
+            let run = try runcRun(bundle: bundle, stateRoot: dir.path + "/runc-state") { config in
+                var process = try #require(config["process"] as? [String: Any])
+                process["user"] = ["uid": uid, "gid": uid]
+                process["args"] = ["/usr/local/bin/swiftbuild", "build", "--progress", "plain", "--push", "-t", tag,
+                                   "--cache-to", "type=registry,ref=\(cache),mode=max", "--cache-from",
+                                   "type=registry,ref=\(cache)", "/workspace"]
+                process["env"] = ["HOME=/home/build", "PATH=/usr/local/bin:/usr/bin:/bin",
+                                  "DOCKER_CONFIG=/home/build/.docker", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"]
+                process["noNewPrivileges"] = false
+                process["capabilities"] = ["bounding": Self.defaultCapabilities, "effective": Self.defaultCapabilities,
+                                           "permitted": Self.defaultCapabilities]
+                config["process"] = process
+                var linux = try #require(config["linux"] as? [String: Any])
+                // A pod's namespaces, but the host network: the test registry is on this machine's loopback.
+                linux["namespaces"] = [["type": "pid"], ["type": "ipc"], ["type": "uts"], ["type": "mount"]]
+                linux.removeValue(forKey: "seccomp")  // seccompProfile: Unconfined
+                config["linux"] = linux
+                var mounts = try #require(config["mounts"] as? [[String: Any]])
+                mounts.append(["destination": "/workspace", "type": "bind", "source": workspace, "options": ["rbind", "ro"]])
+                mounts.append(["destination": "/home/build/.local/share/swiftbuild", "type": "bind",
+                               "source": store + "-\(uid)", "options": ["rbind", "rw"]])
+                mounts.append(["destination": "/home/build/.docker", "type": "bind", "source": dockerConfig,
+                               "options": ["rbind", "ro"]])
+                config["mounts"] = mounts
+                config["hostname"] = "build-job"
+            }
+            return (run.status, run.output + run.errors)
         }
 
         // As the pod's root (what `hostUsers: false` makes an unprivileged host user): the container's root has no

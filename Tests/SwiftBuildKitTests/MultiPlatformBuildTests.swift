@@ -94,6 +94,14 @@ import Glibc
         }
         #expect(again.manifest.digest == result.manifest.digest)
         #expect(h.executedSteps.isEmpty)
+
+        // With --no-cache every step runs, but the shared one still once: the other run takes its record.
+        _ = try await h.build(Self.dockerfile, tags: ["localhost/multi/app:1"]) {
+            $0.platforms = [Self.amd64, Self.arm64]
+            $0.noCache = true
+        }
+        #expect(h.executedSteps.filter { $0 == "RUN echo shared > /shared" }.count == 1)
+        #expect(h.executedSteps.filter { $0.hasPrefix("RUN uname -m") }.count == 2)
     }
 
     /// The OCI archive holds the index (skopeo reads both platforms from it); `oci-mediatypes=false` makes it
@@ -181,14 +189,31 @@ import Glibc
         #expect(rebuilt.manifest.digest == result.manifest.digest)
     }
 
-    /// A single-platform base of another architecture is used with a warning, as in BuildKit: its binaries
-    /// are the host's, so its RUN runs natively.
-    @Test func wrongArchitectureBaseWarns() async throws {
+    /// A single-platform base of another architecture is used with a warning, as in BuildKit. RUN emulates what
+    /// the base's binaries are: an amd64 base in an arm64 stage runs natively, an arm64 base in an amd64 stage
+    /// runs under qemu.
+    @Test func wrongArchitectureBaseWarnsAndRunsAsWhatItIs() async throws {
         let h = try Self.harness()
-        _ = try await h.build("FROM localhost/busybox\nRUN uname -m > /arch\n") { $0.platforms = [Self.arm64] }
-        let warnings = h.events.compactMap { if case .warning(let w) = $0 { return w } else { return nil } }
-        #expect(warnings.contains { $0.contains("InvalidBaseImagePlatform") && $0.contains("linux/amd64")
-                                     && $0.contains("linux/arm64") }, "\(warnings)")
+        func warnings() -> [String] { h.events.compactMap { if case .warning(let w) = $0 { return w } else { return nil } } }
+        let native = try await h.build("FROM localhost/busybox\nRUN uname -m > /arch\n") { $0.platforms = [Self.arm64] }
+        #expect(warnings().contains { $0.contains("InvalidBaseImagePlatform") && $0.contains("linux/amd64")
+                                      && $0.contains("linux/arm64") }, "\(warnings())")
+        #expect(try Self.file(h, native, "arch") == "x86_64\n")
+
+        // The index's arm64 manifest alone, by digest: a single-platform arm64 image.
+        let index = try #require(try h.builder.images.resolve(try ImageReference(parsing: TestImages.multiPlatformName)))
+        let arm = try h.builder.images.image(index, platform: Platform(os: "linux", architecture: "arm64"))
+        let emulated = try await h.build("FROM localhost/busybox-multi@\(arm.manifestDescriptor.digest)\nRUN uname -m > /arch\n") {
+            $0.platforms = [Self.amd64]
+        }
+        #expect(warnings().contains { $0.contains("InvalidBaseImagePlatform") && $0.contains("\"linux/arm64\"") })
+        #expect(try Self.file(h, emulated, "arch") == "aarch64\n")
+        #expect(emulated.imageConfig.architecture == "arm64")
+    }
+
+    /// A file of a single-platform build's image.
+    static func file(_ h: BuildHarness, _ result: BuildResult, _ path: String) throws -> String? {
+        h.contents(try unpacked(h, result) + "/" + path)
     }
 
     /// amd64 image from the index's OCI layout: umoci unpacks the amd64 manifest, runc runs it.
@@ -205,18 +230,9 @@ import Glibc
                                      content: h.builder.content, to: layout, tar: false)
         let bundle = h.directory.path + "/bundle"
         try runTool("/usr/bin/umoci", ["unpack", "--image", layout + ":amd64", bundle])
-        let configPath = bundle + "/config.json"
-        var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: configPath)))
-            as? [String: Any])
-        var process = try #require(config["process"] as? [String: Any])
-        process["terminal"] = false
-        config["process"] = process
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: configPath))
-        let id = "swiftbuild-multi-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let runcRoot = h.directory.path + "/runc-state"
-        defer { _ = try? runTool("/usr/sbin/runc", ["--root", runcRoot, "delete", "--force", id]) }
-        let output = try runTool("/usr/sbin/runc", ["--root", runcRoot, "run", "--bundle", bundle, id])
-        #expect(output == "x86_64\n")
+        let run = try runcRun(bundle: bundle, stateRoot: h.directory.path + "/runc-state")
+        #expect(run.status == 0, "\(run.errors)")
+        #expect(run.output == "x86_64\n")
     }
 }
 

@@ -53,9 +53,6 @@ public struct BuildPlatform: Sendable, Hashable, CustomStringConvertible {
         return BuildPlatform(os: os.lowercased(), architecture: arch, variant: variant)
     }
 
-    /// `linux_arm64_v8`-style name for one platform's folder in a multi-platform `type=local`/`type=tar` output.
-    public var folderName: String { [os, architecture, variant].compactMap { $0 }.joined(separator: "_") }
-
     public var description: String { [os, architecture, variant].compactMap { $0 }.joined(separator: "/") }
 
     /// The ARGs BuildKit predefines for a platform, with the given prefix (`TARGET` or `BUILD`).

@@ -71,8 +71,11 @@ final class BuildRun: Sendable {
         self.images = images
         self.session = session
         self.events = events
-        var resolved = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let contextPath = realpath(context.directory, &resolved) != nil ? String(cString: resolved) : context.directory
+        var contextPath = context.directory
+        if let resolved = realpath(context.directory, nil) {
+            contextPath = String(cString: resolved)
+            free(resolved)
+        }
         explainer = CacheMissExplainer(root: builder.root, identity: [contextPath, fileName, request.target ?? "",
                                                                       target.description].joined(separator: "\u{0}"))
         if request.allowSecretsInLayers {

@@ -96,10 +96,9 @@ final class ImageResolver: Sendable {
         }
         // A single-platform image of another platform is used as it is, with a warning (BuildKit's
         // InvalidBaseImagePlatform); an index without the platform fails in the selection instead.
-        let actual = BuildPlatform(os: image.config.os, architecture: image.config.architecture,
-                                   variant: image.config.variant).normalized
-        if actual.os != wanted.platform.os || actual.architecture != wanted.platform.architecture
-            || (actual.variant != nil && wanted.platform.variant != nil && actual.variant != wanted.platform.variant) {
+        if !image.config.platform.matches(platform) {
+            let actual = BuildPlatform(os: image.config.os, architecture: image.config.architecture,
+                                       variant: image.config.variant).normalized
             progress.events(.warning("InvalidBaseImagePlatform: base image \(name) was pulled with platform "
                                      + "\"\(actual)\", expected \"\(wanted.platform)\" for the current build"))
         }

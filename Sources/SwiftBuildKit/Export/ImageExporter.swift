@@ -60,30 +60,25 @@ public struct ImageExporter: Sendable {
             guard destination != "-" else {
                 throw .unsupported("type=local needs a directory as dest; use type=tar,dest=- for standard output")
             }
-            guard case .index = set else {
-                try RootfsExporter.unpack(entries[0].image, content: content, into: destination, forUser: true)
-                return set.descriptor
-            }
-            for (platform, image) in entries {
-                try RootfsExporter.unpack(image, content: content, into: destination + "/" + Self.folder(platform),
+            for (folder, image) in Self.folders(set) {
+                try RootfsExporter.unpack(image, content: content, into: folder.isEmpty ? destination : destination + "/" + folder,
                                           forUser: true)
             }
             return set.descriptor
         case .tar(let destination, _):
-            guard case .index = set else {
-                try RootfsExporter.writeTar(entries[0].image, content: content, scratch: scratch, to: destination)
-                return set.descriptor
-            }
-            try RootfsExporter.writeTar(entries.map { (Self.folder($0.platform), $0.image) }, content: content,
-                                        scratch: scratch, to: destination)
+            try RootfsExporter.writeTar(Self.folders(set), content: content, scratch: scratch, to: destination)
             return set.descriptor
         }
     }
 
-    /// `linux_arm64`, `linux_arm_v7`: one platform's folder in a multi-platform local or tar output.
-    static func folder(_ platform: Platform) -> String {
-        [platform.os, platform.architecture, platform.variant].compactMap { $0 }.filter { !$0.isEmpty }
-            .joined(separator: "_")
+    /// Where each image's root file system goes in a local or tar output: the top ("") for one image; for an
+    /// index, one folder per platform (`linux_arm64`, `linux_arm_v7`).
+    static func folders(_ set: ImageSet) -> [(folder: String, image: Image)] {
+        guard case .index = set else { return set.platformImages.map { ("", $0.image) } }
+        return set.platformImages.map { platform, image in
+            ([platform.os, platform.architecture, platform.variant].compactMap { $0 }.filter { !$0.isEmpty }
+                .joined(separator: "_"), image)
+        }
     }
 
     /// The set as the output's options want it: each image converted (media types, compression,

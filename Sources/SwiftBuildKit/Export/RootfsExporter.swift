@@ -26,14 +26,10 @@ public enum RootfsExporter {
         }
     }
 
-    /// Writes the image's root filesystem as one tar to `path`, or to standard output for "-". The tree is
-    /// unpacked into a temp directory under `scratch` first and removed afterwards; mtimes are the layers' own
-    /// (already clamped to SOURCE_DATE_EPOCH when the build had one), so the tar is reproducible too.
-    public static func writeTar(_ image: Image, content: ContentStore, scratch: String, to path: String) throws(ExportError) {
-        try writeTar([("", image)], content: content, scratch: scratch, to: path)
-    }
-
-    /// Several images' root filesystems in one tar, each under its folder (`linux_arm64/`; "" is the top).
+    /// Writes images' root filesystems as one tar to `path`, or to standard output for "-": each under its
+    /// folder (`linux_arm64/`; "" is the top). The trees are unpacked into a temp directory under `scratch`
+    /// first and removed afterwards; mtimes are the layers' own (already clamped to SOURCE_DATE_EPOCH when the
+    /// build had one), so the tar is reproducible too.
     public static func writeTar(_ images: [(folder: String, image: Image)], content: ContentStore, scratch: String,
                                 to path: String) throws(ExportError) {
         let tree: String

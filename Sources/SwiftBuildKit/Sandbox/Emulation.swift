@@ -118,10 +118,10 @@ public enum Emulation {
         // Debian's `-binfmt-P` links tell qemu that the kernel preserves argv[0] (the P flag).
         let flags = interpreter.hasSuffix("-binfmt-P") ? "PF" : "F"
         let name = "swiftbuild-\(machine.qemu)"
-        _ = try? write(Array("-1".utf8), to: directory + "/" + name)  // a stale or disabled entry of ours
+        _ = try? KernelFile.write("-1", to: directory + "/" + name)  // a stale or disabled entry of ours
         let line = ":\(name):M:0:\(escaped(machine.magic)):\(escaped(machine.mask)):\(interpreter):\(flags)"
         do {
-            try write(Array(line.utf8), to: directory + "/register")
+            try KernelFile.write(line, to: directory + "/register")
         } catch {
             throw BuildError("RUN for \(platform) needs emulation of \(machine.qemu) binaries, and no binfmt_misc "
                              + "handler with the F (fix-binary) flag is registered; registering \(interpreter) failed "
@@ -203,19 +203,5 @@ public enum Emulation {
             let hex = String(byte, radix: 16)
             return "\\x" + (hex.count == 1 ? "0" + hex : hex)
         }.joined()
-    }
-
-    struct WriteFailure: Error, CustomStringConvertible {
-        var path: String
-        var code: Int32
-        var description: String { "writing \(path): \(String(cString: strerror(code)))" }
-    }
-
-    static func write(_ bytes: [UInt8], to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw WriteFailure(path: path, code: errno) }
-        defer { close(fd) }
-        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        guard n == bytes.count else { throw WriteFailure(path: path, code: n < 0 ? errno : EIO) }
     }
 }

@@ -4,28 +4,29 @@ import SwiftBuildArchive
 /// What this process's environment gives RUN steps, for the progress line that says how they are isolated:
 /// whether swiftbuild runs as real root or as root of a user namespace (rootless, or a container with user
 /// namespaces), and with which id mapping.
-public struct SandboxEnvironment: Sendable, Equatable {
+public struct SandboxEnvironment: Sendable {
     /// The lines of /proc/self/uid_map: (inside, outside, count).
     public var uidMap: [(UInt64, UInt64, UInt64)]
-
-    public static var current: SandboxEnvironment {
-        let text = FileManager.default.contents(atPath: "/proc/self/uid_map").map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return SandboxEnvironment(uidMapText: text, inUserNamespace: OverlayAttributes.inUserNamespace)
-    }
-
-    public init(uidMapText: String, inUserNamespace: Bool) {
-        self.inUserNamespace = inUserNamespace
-        uidMap = uidMapText.split(separator: "\n").compactMap { line in
-            let f = line.split(separator: " ", omittingEmptySubsequences: true).compactMap { UInt64($0) }
-            return f.count == 3 ? (f[0], f[1], f[2]) : nil
-        }
-    }
 
     /// Whether this process is root of a user namespace rather than the machine's root.
     public var inUserNamespace: Bool
 
-    public static func == (a: Self, b: Self) -> Bool {
-        a.uidMap.elementsEqual(b.uidMap, by: ==) && a.inUserNamespace == b.inUserNamespace
+    public static var current: SandboxEnvironment {
+        SandboxEnvironment(uidMap: ownMap("uid_map"), inUserNamespace: OverlayAttributes.inUserNamespace)
+    }
+
+    public init(uidMap: [(UInt64, UInt64, UInt64)], inUserNamespace: Bool) {
+        self.uidMap = uidMap
+        self.inUserNamespace = inUserNamespace
+    }
+
+    /// This process's `/proc/self/uid_map` or `gid_map`: (inside, outside, count) per line.
+    static func ownMap(_ file: String) -> [(UInt64, UInt64, UInt64)] {
+        let text = FileManager.default.contents(atPath: "/proc/self/" + file).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        return text.split(separator: "\n").compactMap { line in
+            let f = line.split(separator: " ", omittingEmptySubsequences: true).compactMap { UInt64($0) }
+            return f.count == 3 ? (f[0], f[1], f[2]) : nil
+        }
     }
 
     /// Whether this namespace's root is not the host's root: an ordinary user's rootless build.

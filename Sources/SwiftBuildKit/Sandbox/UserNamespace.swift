@@ -125,10 +125,10 @@ public enum UserNamespace {
         do {
             do {
                 try writeMaps(pid: pid, uid: uid, gid: gid, mapping: mapping)
-            } catch let failure as Failure where mapping != .single {
+            } catch where mapping != .single {
                 // newuidmap is refused where the container has no CAP_SYS_ADMIN (it opens the map as root): one
                 // id still builds.
-                warn("rootless build with one id (yours, as root): mapping subordinate ids failed (\(failure)); RUN "
+                warn("rootless build with one id (yours, as root): mapping more ids than yours failed (\(error)); RUN "
                      + "as another user and chown to other ids will fail")
                 try writeMaps(pid: pid, uid: uid, gid: gid, mapping: .single)
             }
@@ -177,28 +177,14 @@ public enum UserNamespace {
             }
         case .mirror:
             for file in ["uid_map", "gid_map"] {
-                let own = FileManager.default.contents(atPath: "/proc/self/" + file).map { String(decoding: $0, as: UTF8.self) } ?? ""
-                let lines = own.split(separator: "\n").compactMap { line -> String? in
-                    let f = line.split(separator: " ", omittingEmptySubsequences: true)
-                    return f.count == 3 ? "\(f[0]) \(f[0]) \(f[2])" : nil
-                }
-                try writeFile("/proc/\(pid)/" + file, lines.joined(separator: "\n") + "\n")
+                let lines = SandboxEnvironment.ownMap(file).map { inside, _, count in "\(inside) \(inside) \(count)" }
+                try KernelFile.write(lines.joined(separator: "\n") + "\n", to: "/proc/\(pid)/" + file)
             }
         case .single:
             // An unprivileged process may map only its own ids, and only after refusing setgroups.
             for (file, text) in [("setgroups", "deny"), ("uid_map", "0 \(uid) 1"), ("gid_map", "0 \(gid) 1")] {
-                try writeFile("/proc/\(pid)/\(file)", text)
+                try KernelFile.write(text, to: "/proc/\(pid)/\(file)")
             }
-        }
-    }
-
-    static func writeFile(_ path: String, _ text: String) throws {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw Failure(description: "open \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        guard write(fd, bytes, bytes.count) == bytes.count else {
-            throw Failure(description: "write \(path): \(String(cString: strerror(errno)))")
         }
     }
 }
