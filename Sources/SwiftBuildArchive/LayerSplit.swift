@@ -34,9 +34,31 @@ public struct LayerSplit: Sendable, Hashable {
         self.onlyWhenLarger = onlyWhenLarger
     }
 
+    /// The tar size of a list of entries, as whoever made the list saw it: 512 bytes of header per entry plus each
+    /// regular file's content in whole blocks, and the largest file.
+    public struct Sizes: Sendable, Hashable {
+        public var tarBytes: Int64 = 0
+        public var largestFile: Int64 = 0
+
+        public init() {}
+
+        /// Counts one more entry (`fileSize` 0 for anything but a regular file).
+        public mutating func add(fileSize: Int64) {
+            tarBytes += 512 + (fileSize + 511) / 512 * 512
+            largestFile = max(largestFile, fileSize)
+        }
+    }
+
+    /// Whether a layer of these sizes is written whole, without looking at its entries.
+    func keepsWhole(_ sizes: Sizes) -> Bool {
+        onlyWhenLarger && sizes.tarBytes <= maximum && sizes.largestFile < ownLayer
+    }
+
     /// The entries of each layer, in order. `entries` as `LayerWriter.write(entries:from:to:)` takes them; files
-    /// are sized with `lstat` under `root` (or at a `copy`'s source).
-    func groups(_ entries: [LayerEntry], root: String) throws -> [[LayerEntry]] {
+    /// are sized with `lstat` under `root` (or at a `copy`'s source), unless `sizes` (from the walk that made the
+    /// list) already show the layer stays whole.
+    func groups(_ entries: [LayerEntry], root: String, sizes: Sizes? = nil) throws -> [[LayerEntry]] {
+        if let sizes, keepsWhole(sizes) { return [entries] }
         var items: [(path: [UInt8], entry: LayerEntry, size: Int64, isDirectory: Bool)] = []
         items.reserveCapacity(entries.count)
         var total: Int64 = 0
@@ -117,9 +139,11 @@ public struct LayerSplit: Sendable, Hashable {
 
 extension LayerWriter {
     /// `write(entries:from:into:observer:)`, cut into several layers by `split` (one when it need not cut).
+    /// `sizes`, when the caller knows them, spare the split its own `lstat` of every entry.
     public func write(entries: [LayerEntry], from root: String, into store: ContentStore,
-                      observer: (any LayerContentObserver)? = nil, split: LayerSplit) throws -> [LayerResult] {
-        try split.groups(entries, root: root).map { group in
+                      observer: (any LayerContentObserver)? = nil, split: LayerSplit,
+                      sizes: LayerSplit.Sizes? = nil) throws -> [LayerResult] {
+        try split.groups(entries, root: root, sizes: sizes).map { group in
             try write(entries: group, from: root, into: store, observer: observer)
         }
     }

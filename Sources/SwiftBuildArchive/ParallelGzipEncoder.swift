@@ -1,5 +1,6 @@
 import CZlib
 import Dispatch
+import Synchronization
 import SwiftBuildOCI
 
 /// Compresses the tar stream into ONE gzip member (RFC 1952) on several threads, like pigz:
@@ -8,7 +9,7 @@ import SwiftBuildOCI
 /// The bytes depend on the chunk size and level only, never on the number of threads.
 ///
 /// A ring of batches (one chunk per compressor each) flows through three stages: the producer fills a batch,
-/// the compressors deflate it while one more task hashes its input (the diff ID), then one serial lane writes
+/// the compressors deflate it while a serial queue of its own hashes its input (the diff ID), then one serial lane writes
 /// its output (which hashes the blob) and frees it. The lane takes batches strictly in order; the producer only waits when every
 /// batch is still in flight. So the producer does nothing but read files and write tar headers, and on data
 /// that compresses fast (incompressible chunks are stored) the two hashes no longer run on its thread.
@@ -47,16 +48,10 @@ final class ParallelGzipEncoder: ChunkEncoder {
             self.storeOnly = storeOnly
         }
 
-        /// Worker `w` compresses chunks w, w + n, w + 2n, …; one more task hashes the batch's input into
-        /// `inputHasher` (batches come here one at a time, in order).
-        func compress(_ batch: Batch, inputHasher: SHA256Hasher) {
+        /// Worker `w` compresses chunks w, w + n, w + 2n, … of the batch.
+        func compress(_ batch: Batch) {
             let n = compressors.count
-            nonisolated(unsafe) let inputHasher = inputHasher  // only the one task below touches it
-            DispatchQueue.concurrentPerform(iterations: n + 1) { w in
-                if w == n {
-                    for i in 0..<batch.count { inputHasher.update(batch.chunks[i].input) }
-                    return
-                }
+            DispatchQueue.concurrentPerform(iterations: n) { w in
                 var i = w
                 while i < batch.count {
                     if storeOnly {
@@ -85,7 +80,11 @@ final class ParallelGzipEncoder: ChunkEncoder {
         var crc: UInt = 0
         var inputSize: UInt64 = 0
         var headerWritten = false
-        var error: (any Error)?
+        /// The first write that failed. Behind a lock, not the queue: the producer checks it after every batch,
+        /// and waiting for the queue would make it wait for the lane's next batch too (which serialised
+        /// producer and lane).
+        private let failure = Mutex<(any Error)?>(nil)
+        var error: (any Error)? { failure.withLock { $0 } }
         private var next = 0
         private var waiting: [Int: Batch] = [:]
 
@@ -112,7 +111,7 @@ final class ParallelGzipEncoder: ChunkEncoder {
                     inputSize &+= UInt64(chunk.length)
                 }
             } catch {
-                self.error = error
+                failure.withLock { $0 = $0 ?? error }
             }
         }
 
@@ -133,6 +132,9 @@ final class ParallelGzipEncoder: ChunkEncoder {
 
     private let workers: Workers
     private let compressQueue = DispatchQueue(label: "swiftbuild.gzip.compress", qos: .userInitiated)
+    /// Hashes each batch's input (the diff ID), batches in order, beside its compression: a batch of stored
+    /// chunks compresses in a fraction of the time it takes to hash, so the two are not one stage.
+    private let hashQueue = DispatchQueue(label: "swiftbuild.gzip.diffid", qos: .userInitiated)
     private let lane: Lane
     private var batches: [Batch]
     private var current = 0
@@ -219,7 +221,11 @@ final class ParallelGzipEncoder: ChunkEncoder {
         batch.inFlight = true
         let (workers, lane) = (self.workers, self.lane)
         // One batch at a time (the compressors keep state); each is spread over the compressors inside.
-        compressQueue.async(group: batch.compressed) { workers.compress(batch, inputHasher: lane.inputHasher) }
+        compressQueue.async(group: batch.compressed) { workers.compress(batch) }
+        nonisolated(unsafe) let inputHasher = lane.inputHasher  // touched only on hashQueue until the lane drains
+        hashQueue.async(group: batch.compressed) {
+            for i in 0..<batch.count { inputHasher.update(batch.chunks[i].input) }
+        }
         batch.compressed.notify(queue: lane.queue) { lane.compressed(batch) }
     }
 
@@ -228,7 +234,7 @@ final class ParallelGzipEncoder: ChunkEncoder {
         guard batch.inFlight else { return }
         batch.released.wait()
         batch.inFlight = false
-        if let error = lane.queue.sync(execute: { lane.error }) { throw error }
+        if let error = lane.error { throw error }
     }
 
     deinit {

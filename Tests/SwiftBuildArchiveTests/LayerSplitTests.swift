@@ -49,6 +49,27 @@ import SwiftBuildOCI
         #expect(try LayerSplit.default.groups(Self.entries(root), root: root).count == 1)
     }
 
+    /// Sizes from the walk that made the list are taken as they are: within the default policy's limits the
+    /// layer stays whole without a look at the files; beyond them, the cut is the one the files' own sizes give.
+    @Test func sizesFromTheWalkDecideWithoutStats() throws {
+        let scratch = try TemporaryDirectory()
+        let root = try Self.tree(scratch)
+        let entries = Self.entries(root)
+        var small = LayerSplit.Sizes()
+        small.add(fileSize: 1000)
+        let policy = LayerSplit(maximum: 100_000, ownLayer: 200_000, onlyWhenLarger: true)
+        #expect(try policy.groups(entries, root: root, sizes: small) == [entries])
+        var large = LayerSplit.Sizes()
+        for _ in 0..<3 { large.add(fileSize: 60_000) }
+        #expect(large.tarBytes == 3 * (512 + 60_416) && large.largestFile == 60_000)
+        #expect(try policy.groups(entries, root: root, sizes: large) == policy.groups(entries, root: root))
+        #expect(try policy.groups(entries, root: root).count == 5)
+        var oneBig = LayerSplit.Sizes()
+        oneBig.add(fileSize: 250_000)
+        #expect(!policy.keepsWhole(oneBig) && policy.keepsWhole(small))
+        #expect(!LayerSplit(maximum: 100_000, ownLayer: 200_000).keepsWhole(small), "split-layers=SIZE always cuts")
+    }
+
     @Test func layersUnpackedInOrderGiveTheSingleLayersTree() throws {
         let scratch = try TemporaryDirectory()
         let root = try Self.tree(scratch)

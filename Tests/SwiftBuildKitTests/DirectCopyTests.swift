@@ -105,4 +105,33 @@ import SwiftBuildOCI
         fresh.noteFamily(family)
         #expect(fresh.mayHaveRecord(family: family))
     }
+    /// The plan's tar size spares the layer split an `lstat` of every entry, so it must be the size those stats
+    /// give: 512 bytes per entry plus each regular file in whole blocks (here with a hard link, a symlink, an
+    /// empty directory and an ignored file in the context), and the largest file.
+    @Test func planSizesAreTheEntriesOwnSizes() throws {
+        let h = try BuildHarness()
+        try Self.context(h)
+        try h.write("tree/sub/odd.bin", String(repeating: "o", count: 513))
+        let context = try BuildContext(directory: h.context, excludePatterns: ["tree/sub/more/ignored*"])
+        let selection = try CopySelection(root: .context(context), excludes: [])
+        let request = CopyRequest(sources: [.path("tree"), .path("a.txt")], destination: "/srv/app/")
+        let plan = try #require(try DirectCopy(request: request, selection: selection, lowers: [], owner: (0, 0),
+                                               now: timespec(tv_sec: 1_700_000_000, tv_nsec: 0)).plan())
+        var expected: Int64 = 0
+        var largest: Int64 = 0
+        for entry in plan.entries {
+            var size: Int64 = 0
+            if case .copy(_, let source, _) = entry {
+                var st = stat()
+                #expect(lstat(source, &st) == 0, "\(source)")
+                if st.st_mode & S_IFMT == S_IFREG { size = Int64(st.st_size) }
+            }
+            expected += 512 + (size + 511) / 512 * 512
+            largest = max(largest, size)
+        }
+        #expect(plan.entries.count > 8)
+        #expect(plan.sizes.tarBytes == expected)
+        #expect(plan.sizes.largestFile == largest && largest == 70_000)
+    }
 }
+

@@ -101,6 +101,24 @@ import Glibc
         #expect(kinds("opt/app/bin/server", [0x7f] + Array("ELF".utf8) + value) == [.secretValue(id: "npm")])
     }
 
+    /// The per-file path rules compare bytes: whole components and directory prefixes, `.json` in any case.
+    @Test func pathRulesMatchWholeComponentsAndPrefixes() {
+        typealias Tap = SecretScanner.Tap
+        for owned in ["usr/lib/x.so", "lib/x", "etc/ssl/private/k.pem", "var/lib/dpkg/info/a.list",
+                      "app/node_modules/x/key.pem", "node_modules/k", "v/lib/python3/site-packages/t/k",
+                      "a/dist-packages", "a//node_modules/b"] {
+            #expect(Tap.ownedByPackages(owned), "\(owned)")
+        }
+        for mine in ["usr/libx/k", "usr/lib", "library/k", "app/node_modules_old/k", "app/xnode_modules/k",
+                     "site-packages.txt", "etc/sslx/k", "", "opt/app/key.pem"] {
+            #expect(!Tap.ownedByPackages(mine), "\(mine)")
+        }
+        for json in ["config.json", "a/b/auth.JSON", ".Json", "x.jSoN"] { #expect(Tap.isJSON(json), "\(json)") }
+        for other in ["json", "configjson", "a.jso", "a.json.bak", "a\u{0e}json", "a.js0n", ""] {
+            #expect(!Tap.isJSON(other), "\(other)")
+        }
+    }
+
     @Test func namesBuildKitCallsSensitive() {
         for name in ["SECRET_PASSPHRASE", "SUPER_Secret", "password", "secret", "super_duper_secret_token", "auth",
                      "apikey", "git_key"] {

@@ -635,14 +635,14 @@ final class BuildRun: Sendable {
         let scanner = secretGuard.map(SecretScanner.init)
         let results = try await BlockingExecutor.shared.run { () throws -> [LayerResult]? in
             let selection = try CopySelection(root: .context(context), excludes: transfer.excludes)
-            guard let entries = try DirectCopy(request: copyRequest, selection: selection, lowers: lowers,
-                                               owner: ids, now: now).plan() else { return nil }
+            guard let plan = try DirectCopy(request: copyRequest, selection: selection, lowers: lowers,
+                                            owner: ids, now: now).plan() else { return nil }
             let writer = try LayerWriter(compression: compression, level: level, sourceDateEpoch: epoch)
             var observers: [any LayerContentObserver] = []
             if let observer { observers.append(observer) }
             if let scanner { observers.append(scanner) }
-            return try writer.write(entries: entries, from: "/", into: content,
-                                    observer: LayerContentObservers(observers), split: split)
+            return try writer.write(entries: plan.entries, from: "/", into: content,
+                                    observer: LayerContentObservers(observers), split: split, sizes: plan.sizes)
         }
         guard let results else { return nil }
         session.streamedCopies.add(1, ordering: .relaxed)

@@ -25,8 +25,14 @@ struct DirectCopy {
 
     typealias Metadata = LayerEntry.EntryMetadata
 
+    /// The layer's entries, and their tar size as the walk saw it (so the layer split need not stat them again).
+    struct Plan {
+        var entries: [LayerEntry] = []
+        var sizes = LayerSplit.Sizes()
+    }
+
     /// The layer's entries, or nil when the copy must be materialised.
-    func plan() throws(CopyError) -> [LayerEntry]? {
+    func plan() throws(CopyError) -> Plan? {
         guard !request.isAdd, !request.parents, request.checksum == nil else { return nil }
         var patterns: [String] = []
         for source in request.sources {
@@ -40,7 +46,7 @@ struct DirectCopy {
         for pattern in patterns {
             matches += try selection.matches(pattern).filter { !selection.skips($0.stat) }
         }
-        if matches.isEmpty { return [] }  // a wildcard that matched nothing: an empty layer
+        if matches.isEmpty { return Plan() }  // a wildcard that matched nothing: an empty layer
 
         let tree = LowerTree(lowers: lowers)
         let destination = RootedPath.clean(request.destination)
@@ -68,8 +74,9 @@ struct DirectCopy {
         // The entries in the order they were found, and where each target path is (a directory added twice
         // keeps its last entry; a file may not meet anything else).
         var out: [LayerEntry] = []
+        var sizes = LayerSplit.Sizes()
         var positions: [String: (index: Int, isDirectory: Bool)] = [:]
-        func add(_ path: String, _ entry: LayerEntry, isDirectory: Bool) -> Bool {
+        func add(_ path: String, _ entry: LayerEntry, isDirectory: Bool, size: Int64 = 0) -> Bool {
             if let known = positions[path] {
                 guard isDirectory, known.isDirectory else { return false }
                 out[known.index] = entry
@@ -77,6 +84,7 @@ struct DirectCopy {
             }
             positions[path] = (out.count, isDirectory)
             out.append(entry)
+            sizes.add(fileSize: size)
             return true
         }
         func directoryEntry(_ path: String) -> LayerEntry? {
@@ -117,15 +125,15 @@ struct DirectCopy {
                 var collision = false
                 let (skipsSpecial, chmod, ids) = (selection.isContext, request.chmod, owner)
                 do {
-                    try selection.collect(match, threads: ProcessInfo.processInfo.activeProcessorCount) { entry -> (String, LayerEntry, Bool)? in
+                    try selection.collect(match, threads: ProcessInfo.processInfo.activeProcessorCount) { entry -> (String, LayerEntry, Bool, Int64)? in
                         if skipsSpecial && CopySelection.isSpecial(entry.stat) { return nil }
                         let target = top.isEmpty ? entry.relative : top + "/" + entry.relative
                         let metadata = Self.metadata(entry.stat, chmod: chmod, owner: ids)
                         return (target, .copy(target, source: entry.host, metadata: metadata),
-                                entry.stat.st_mode & S_IFMT == S_IFDIR)
+                                entry.stat.st_mode & S_IFMT == S_IFDIR, Self.fileSize(entry.stat))
                     } consume: { planned in
-                        guard !collision, let (target, entry, isDirectory) = planned else { return }
-                        if !add(target, entry, isDirectory: isDirectory) { collision = true }
+                        guard !collision, let (target, entry, isDirectory, size) = planned else { return }
+                        if !add(target, entry, isDirectory: isDirectory, size: size) { collision = true }
                     }
                 } catch let error as CopyError {
                     throw error
@@ -136,11 +144,17 @@ struct DirectCopy {
             } else {
                 let target = intoDirectory ? join(top, match.path.split(separator: "/").last.map(String.init) ?? "")
                                            : destination
-                guard !target.isEmpty, add(target, .copy(target, source: host, metadata: metadata(match.stat)), isDirectory: false)
+                guard !target.isEmpty, add(target, .copy(target, source: host, metadata: metadata(match.stat)), isDirectory: false,
+                                           size: Self.fileSize(match.stat))
                 else { return nil }
             }
         }
-        return out
+        return Plan(entries: out, sizes: sizes)
+    }
+
+    /// The bytes a node's content takes in the tar (regular files only).
+    private static func fileSize(_ st: stat) -> Int64 {
+        st.st_mode & S_IFMT == S_IFREG ? Int64(st.st_size) : 0
     }
 
     /// What a copied node gets: the owner, `--chmod` (not for symlinks), and its own modification time.

@@ -55,7 +55,11 @@ public struct SecretGuard: Sendable {
             if bytes.count >= Self.minimumValueLength { values.append((bytes, .buildArgument(name: name))) }
         }
         self.values = values
+        longestValue = values.map(\.bytes.count).max() ?? 0
     }
+
+    /// The length of the longest of `values` (0 without any).
+    let longestValue: Int
 
     /// A build argument whose name looks secret: a word of it (split at `_`) contains TOKEN, PASSWORD, PASSWD
     /// or SECRET, or is KEY, APIKEY, AUTH, PWORD or CREDENTIAL(S) (any case), and no word is PUBLIC, FILE or
@@ -236,23 +240,46 @@ final class SecretScanner: LayerContentObserver, @unchecked Sendable {
         private var checksShapes: Bool
         private var sawFirstBytes = false
 
-        /// Paths (in the layer, no leading `/`) under which shapes are not looked for.
+        /// Paths (in the layer, no leading `/`) under which shapes are not looked for. (Runs once per file the
+        /// layer writer reads, on its thread: compares bytes, allocates nothing.)
         static func ownedByPackages(_ path: String) -> Bool {
-            let owned = ["usr/lib/", "usr/lib64/", "usr/libexec/", "usr/share/", "lib/", "lib64/", "usr/lib32/",
-                         "var/lib/dpkg/", "var/lib/rpm/", "etc/ssl/", "etc/pki/"]
-            if owned.contains(where: { path.hasPrefix($0) }) { return true }
-            let components = path.split(separator: "/")
-            return components.contains { ["site-packages", "dist-packages", "node_modules"].contains($0) }
+            var path = path
+            return path.withUTF8 { bytes in
+                if ownedPrefixes.contains(where: { bytes.starts(with: $0) }) { return true }
+                var start = 0
+                for i in 0...bytes.count where i == bytes.count || bytes[i] == 0x2f {
+                    let component = UnsafeBufferPointer(rebasing: bytes[start..<i])
+                    if packageDirectories.contains(where: { component.elementsEqual($0) }) { return true }
+                    start = i + 1
+                }
+                return false
+            }
+        }
+
+        private static let ownedPrefixes = ["usr/lib/", "usr/lib64/", "usr/libexec/", "usr/share/", "lib/", "lib64/",
+                                            "usr/lib32/", "var/lib/dpkg/", "var/lib/rpm/", "etc/ssl/", "etc/pki/"]
+            .map { Array($0.utf8) }
+        private static let packageDirectories = ["site-packages", "dist-packages", "node_modules"].map { Array($0.utf8) }
+
+        /// Whether the path ends in `.json`, in any case.
+        static func isJSON(_ path: String) -> Bool {
+            var path = path
+            return path.withUTF8 { bytes in
+                guard bytes.count >= 5 else { return false }
+                return zip(bytes[(bytes.count - 5)...], ".json".utf8).allSatisfy { b, c in
+                    c == UInt8(ascii: ".") ? b == c : b | 0x20 == c
+                }
+            }
         }
 
         init(guardrail: SecretGuard, path: String, report: @escaping ([SecretGuard.Kind]) -> Void) {
             self.guardrail = guardrail
             checksShapes = !Self.ownedByPackages(path)
-            checksDockerConfig = path.lowercased().hasSuffix(".json")
+            checksDockerConfig = Self.isJSON(path)
             self.report = report
             // The seam holds the tail and as much of the next slice: anchors in the first `patternContext` bytes
             // of a slice are judged there, with their look-behind; look-ahead needs 20 bytes more at most.
-            context = 2 * Self.patternContext + max(Self.privateKeyAnchor.count, guardrail.values.map(\.bytes.count).max() ?? 0)
+            context = 2 * Self.patternContext + max(Self.privateKeyAnchor.count, guardrail.longestValue)
         }
 
         func update(_ bytes: UnsafeRawBufferPointer) {
