@@ -69,6 +69,32 @@ import SwiftBuildOCI
         #expect(imported.manifest.digest == cut.manifest.digest)
     }
 
+    /// Without SOURCE_DATE_EPOCH, a split step's overlay upper directory is kept as one snapshot of all its layers
+    /// (`group-…`): the next step stacks it whole and sees the step's files, no layer of the step is extracted
+    /// from its blob, and storage reports and prunes it.
+    @Test(.enabled(if: getuid() == 0, "RUN needs root"))
+    func theNextStepStacksASplitStepWhole() async throws {
+        let h = try BuildHarness(snapshotter: .overlay)
+        try Self.context(h)
+        let dockerfile = "FROM localhost/busybox\nCOPY app /app\nRUN cd /app && find . -type f | sort | xargs sha256sum\n"
+        let result = try await h.build(dockerfile) { $0.splitLayers = Self.split }
+        #expect(h.output == (try shell("cd \(h.context)/app && find . -type f | LC_ALL=C sort | xargs sha256sum")))
+        let history = result.imageConfig.history?.filter { $0.emptyLayer != true } ?? []
+        let copyLayers = zip(history, result.imageConfig.rootfs.diffIDs)
+            .filter { $0.0.createdBy?.contains("COPY app") == true }.map(\.1)
+        #expect(copyLayers.count > 2, "COPY app became several layers")
+        let snapshots = h.builder.snapshots
+        #expect(snapshots.unpackedGroup(copyLayers) != nil)
+        #expect(snapshots.unpackedGroup(Array(copyLayers.dropFirst())) == nil, "only the whole run is that snapshot")
+        for diffID in copyLayers { #expect(!snapshots.isUnpacked(diffID: diffID), "\(diffID) was extracted") }
+        // The storage report lists it, and prune removes it like any snapshot.
+        let manager = try StorageManager(root: h.root)
+        let group = try #require(try manager.report().first { $0.kind == .snapshot && $0.name.hasPrefix("group-") })
+        #expect(group.size > 300_000)
+        _ = try manager.prune(PrunePolicy())
+        #expect(snapshots.unpackedGroup(copyLayers) == nil)
+    }
+
     @Test func theOptionParses() throws {
         let output = try BuildOutput.parse("type=oci,dest=/x.tar,split-layers=1GiB")
         #expect(output.options.splitLayers == 1 << 30)

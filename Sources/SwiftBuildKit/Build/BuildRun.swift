@@ -594,11 +594,11 @@ final class BuildRun: Sendable {
             let writer = try LayerWriter(compression: compression, level: level, sourceDateEpoch: epoch)
             return try writer.write(entries: entries, from: fs.changes, into: content, observer: scanner, split: split)
         }
-        // The overlay's upper directory already holds the layer in overlay form: keep it as the layer's snapshot
-        // rather than extracting the blob again (only when the tar has the same metadata as the files, and the
-        // step is one layer).
-        if fs.mode == .overlay && request.sourceDateEpoch == nil && results.count == 1 {
-            _ = try? builder.snapshots.adopt(directory: fs.changes, diffID: results[0].diffID)
+        // The overlay's upper directory already holds the step's layers in overlay form: keep it as their snapshot
+        // rather than extracting the blobs again (only when the tar has the same metadata as the files). A step
+        // cut into several layers keeps one snapshot of them all, which the next step stacks as one lower.
+        if fs.mode == .overlay && request.sourceDateEpoch == nil && !results.isEmpty {
+            _ = try? builder.snapshots.adopt(directory: fs.changes, diffIDs: results.map(\.diffID))
         }
         return results.map(LayerRef.init)
     }
@@ -654,11 +654,28 @@ final class BuildRun: Sendable {
         let digests = layers.map(\.descriptor.digest)
         try await BlockingExecutor.shared.run { try self.ensureLayers(digests) }
         var lowers: [String] = []
-        var seen: Set<Digest> = []
+        var seen: Set<String> = []
         // The same layer twice in a stack (two empty steps, say) is one snapshot directory, which overlayfs
         // refuses to stack twice. The upper copy re-applies everything the lower one does, whiteouts included,
         // so keeping only the topmost occurrence gives the same tree.
-        for layer in layers.reversed() where seen.insert(layer.diffID).inserted {
+        // A run of layers one step produced (split) is one snapshot when that step left it (`adopt`).
+        var top = layers.count - 1
+        while top >= 0 {
+            var group: (path: String, count: Int)?
+            for count in stride(from: min(top + 1, SnapshotStore.maximumGroup), through: 2, by: -1) {
+                if let path = builder.snapshots.unpackedGroup(layers[(top - count + 1)...top].map(\.diffID)) {
+                    group = (path, count)
+                    break
+                }
+            }
+            if let group {
+                if seen.insert(group.path).inserted { lowers.append(group.path) }
+                top -= group.count
+                continue
+            }
+            let layer = layers[top]
+            top -= 1
+            guard seen.insert(builder.snapshots.path(diffID: layer.diffID)).inserted else { continue }
             lowers.append(try await builder.snapshots.unpacked(layer: layer.descriptor.digest,
                                                                mediaType: layer.descriptor.mediaType.rawValue,
                                                                diffID: layer.diffID))

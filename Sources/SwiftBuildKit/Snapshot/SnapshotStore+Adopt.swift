@@ -5,13 +5,18 @@ import CSys
 import SwiftBuildOCI
 
 extension SnapshotStore {
-    /// Takes a directory that already holds a layer's files in overlay form (the upper directory of the step
-    /// that produced the layer) as that layer's snapshot, instead of extracting the blob again.
+    /// Takes a directory that already holds a step's files in overlay form (the upper directory of the step)
+    /// as the snapshot of the layers the step produced, instead of extracting their blobs again. One layer: that
+    /// layer's snapshot. Several (a step cut by `split-layers`): one snapshot of the whole run of layers
+    /// (`groupPath`), which `unpackedGroup` finds when the same run of layers is stacked again; each layer alone
+    /// is still extracted from its blob when needed.
     /// The directory is moved (it must be on the same file system); if the snapshot exists already, the
     /// directory is removed instead. Returns the snapshot path.
-    public func adopt(directory source: String, diffID: Digest) throws(SnapshotError) -> String {
-        let final = path(diffID: diffID)
-        if isUnpacked(diffID: diffID) {
+    public func adopt(directory source: String, diffIDs: [Digest]) throws(SnapshotError) -> String {
+        guard let first = diffIDs.first else { throw .system(operation: "adopt (no layers)", path: source, errno: EINVAL) }
+        let final = diffIDs.count == 1 ? path(diffID: first) : groupPath(diffIDs)
+        let complete = final + ".complete"
+        if Self.exists(complete) && Self.exists(final) {
             try Self.removeTree(source)
             return final
         }
@@ -22,7 +27,7 @@ extension SnapshotStore {
         while flock(lockFD, LOCK_EX) != 0 {
             if errno != EINTR { throw .system(operation: "flock", path: lockPath, errno: errno) }
         }
-        if isUnpacked(diffID: diffID) {
+        if Self.exists(complete) && Self.exists(final) {
             try Self.removeTree(source)
             return final
         }
@@ -33,7 +38,33 @@ extension SnapshotStore {
             close(fd)
         }
         guard rename(source, final) == 0 else { throw .system(operation: "rename", path: final, errno: errno) }
-        try Self.writeMarker(final + ".complete")
+        try Self.writeMarker(complete)
         return final
     }
+
+    /// The one-layer form, `adopt(directory:diffIDs:)` with one diff ID.
+    public func adopt(directory source: String, diffID: Digest) throws(SnapshotError) -> String {
+        try adopt(directory: source, diffIDs: [diffID])
+    }
+
+    /// Where the snapshot of a run of layers (bottom first) is kept: `snapshots/group-<hex>`, named by the SHA-256
+    /// of their diff IDs in order, so no layer's own snapshot is ever mistaken for it.
+    public func groupPath(_ diffIDs: [Digest]) -> String {
+        let hasher = SHA256Hasher()
+        Array(diffIDs.map(\.description).joined(separator: "\n").utf8).withUnsafeBytes { hasher.update($0) }
+        return directory + "/group-" + hasher.finalize().encoded
+    }
+
+    /// The complete snapshot of exactly this run of layers (bottom first), if a step that produced them left one.
+    public func unpackedGroup(_ diffIDs: [Digest]) -> String? {
+        guard diffIDs.count > 1 else { return nil }
+        let path = groupPath(diffIDs)
+        return Self.exists(path + ".complete") && Self.exists(path) ? path : nil
+    }
+
+    /// Runs of layers longer than this are not looked for as groups (a step cut into more layers is stacked
+    /// layer by layer).
+    public static let maximumGroup = 64
+
+    private static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 }

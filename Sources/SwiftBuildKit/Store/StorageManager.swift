@@ -132,12 +132,18 @@ public struct StorageManager: Sendable {
         }
         // Unpacked layers.
         let snapshots = root + "/snapshots"
-        for name in Self.entries(snapshots) where name.count == 64 && name.allSatisfy(\.isHexDigit) {
+        for name in Self.entries(snapshots) {
+            // A layer's own (`<diff ID hex>`), or a split step's layers together (`group-<hex>`, see `adopt`).
+            let isGroup = name.hasPrefix("group-")
+            let hex = isGroup ? name.dropFirst(6) : Substring(name)
+            guard hex.count == 64 && hex.allSatisfy(\.isHexDigit) else { continue }
             let path = snapshots + "/" + name
             let (size, _) = Self.treeSize(path)
             let used = Self.stat(path + ".complete")?.mtime ?? Self.stat(path)?.mtime ?? 0
-            inv.items.append(StorageItem(kind: .snapshot, name: "sha256:" + name, path: path, size: size, lastUsed: used,
-                                         reason: "unpacked layer (re-created from its blob when needed)"))
+            inv.items.append(StorageItem(kind: .snapshot, name: isGroup ? name : "sha256:" + name, path: path, size: size,
+                                         lastUsed: used,
+                                         reason: isGroup ? "unpacked layers of one split step (re-created from their blobs when needed)"
+                                                         : "unpacked layer (re-created from its blob when needed)"))
         }
         // Cache mounts.
         let mounts = root + "/cache-mounts"
