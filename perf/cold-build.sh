@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The cold path end to end, as a user waits for it: `swiftbuild build --no-cache -o type=oci,dest=out.tar` of a
 # FROM scratch image that COPYs the workload, in an empty store, next to the reference pipeline
-# `tar -cf - . | pigz -p2 -6 | sha256sum` on the same files, in the same run. Reports wall time, CPU time
+# `tar -cf - . | pigz -p2 -6 | sha256sum` on the same files, in the same run, and GNU tar alone writing the
+# uncompressed tar onto the same file system (the cost of reading the files and writing their bytes once, with no
+# compression and no hashing: a floor no layer writer goes below). Reports wall time, CPU time
 # (user + sys), peak RSS, and bytes written to storage per input byte (the kernel's write accounting of the
 # process tree, GNU time's %O), medians of RUNS runs.
 #
@@ -59,27 +61,30 @@ for w in "${@:-bigfile smallfiles}"; do
   for w in $w; do
     ctx=$(context "$w")
     input=$(du -sb --apparent-size "$ctx" | cut -f1)
-    rm -f "$WORK/$w-pipe.runs" "$WORK/$w-swiftbuild.runs"
+    rm -f "$WORK/$w-pipe.runs" "$WORK/$w-swiftbuild.runs" "$WORK/$w-tar.runs"
     tar -C "$ctx" -cf - . > /dev/null   # page cache
     for i in $(seq 0 "$RUNS"); do
       rm -rf "$FS/cold/store" "$FS/cold/out.tar"
       measure "$w-pipe" bash -c "tar -C '$ctx' -cf - . | pigz -p2 -6 | sha256sum"
       measure "$w-swiftbuild" "$SB" build --no-cache -q --root "$FS/cold/store" -o "type=oci,dest=$FS/cold/out.tar" "$ctx"
+      rm -f "$FS/cold/ref.tar"
+      measure "$w-tar" tar -C "$ctx" -cf "$FS/cold/ref.tar" .
+      rm -f "$FS/cold/ref.tar"
       if [ "$i" = 0 ]; then  # the warm-up run is not counted
-        : > "$WORK/$w-pipe.runs"; : > "$WORK/$w-swiftbuild.runs"
+        : > "$WORK/$w-pipe.runs"; : > "$WORK/$w-swiftbuild.runs"; : > "$WORK/$w-tar.runs"
       fi
     done
-    python3 - "$w" "$input" "$WORK/$w-pipe.runs" "$WORK/$w-swiftbuild.runs" <<'PY'
+    python3 - "$w" "$input" "$WORK/$w-pipe.runs" "$WORK/$w-swiftbuild.runs" "$WORK/$w-tar.runs" <<'PY'
 import statistics, sys
 w, size = sys.argv[1], int(sys.argv[2])
 def med(path):
     rows = [list(map(float, l.split())) for l in open(path) if l.strip()]
     return [statistics.median(c) for c in zip(*rows)]
-pipe, sb = med(sys.argv[3]), med(sys.argv[4])
-for side, r in (("pipeline", pipe), ("swiftbuild", sb)):
+pipe, sb, tar = med(sys.argv[3]), med(sys.argv[4]), med(sys.argv[5])
+for side, r in (("pipeline", pipe), ("swiftbuild", sb), ("tar only", tar)):
     wall, user, sys_, rss, blocks = r
     print(f"{w:<11} {side:<10} {wall:9.2f} {user + sys_:9.2f} {rss / 1024:10.1f} {blocks * 512 / size:12.2f} "
-          + (f"{pipe[0] / wall:9.2f}x" if side == "swiftbuild" else f"{'':>10}"))
+          + (f"{pipe[0] / wall:9.2f}x" if side != "pipeline" else f"{'':>10}"))
 PY
   done
 done

@@ -22,7 +22,7 @@ func runcRun(bundle: String, stateRoot: String, configure: (inout [String: Any])
     let id = "swiftbuild-test-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     defer { _ = try? runTool("/usr/sbin/runc", ["--root", stateRoot, "delete", "--force", id]) }
     let errorsPath = stateRoot + "-\(id).stderr"
-    FileManager.default.createFile(atPath: errorsPath, contents: nil)
+    _ = FileManager.default.createFile(atPath: errorsPath, contents: nil)
     defer { try? FileManager.default.removeItem(atPath: errorsPath) }
     let run = Process()
     run.executableURL = URL(fileURLWithPath: "/usr/sbin/runc")
