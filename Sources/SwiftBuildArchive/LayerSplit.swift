@@ -16,14 +16,15 @@ public struct LayerSplit: Sendable, Hashable {
     public var maximum: Int64
     /// Files at least this big get a layer of their own.
     public var ownLayer: Int64
-    /// Whether to split only when the whole layer is bigger than `maximum` (the default policy); with
-    /// `split-layers=SIZE` given, every layer is cut.
+    /// Whether to split only when the whole layer is bigger than `maximum` or holds a file of at least `ownLayer`
+    /// (the default policy); with `split-layers=SIZE` given, every layer is cut.
     public var onlyWhenLarger: Bool
 
     public static let defaultMaximum: Int64 = 2 << 30
     public static let defaultOwnLayer: Int64 = 256 << 20
 
-    /// BuildKit has no such option; by default, layers over 2 GiB are split.
+    /// BuildKit has no such option; by default, layers over 2 GiB and layers with a file of 256 MiB or more are
+    /// split.
     public static let `default` = LayerSplit(maximum: defaultMaximum, ownLayer: defaultOwnLayer, onlyWhenLarger: true)
     /// Never split (`split-layers=0`).
     public static let never = LayerSplit(maximum: .max, ownLayer: .max, onlyWhenLarger: true)

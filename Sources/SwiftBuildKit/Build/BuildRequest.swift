@@ -50,8 +50,9 @@ public struct BuildRequest: Sendable {
     /// that holds the value of a `--secret`, of a secret-looking `--build-arg`, docker registry credentials, a
     /// private key or an AWS access key id fails its step.
     public var allowSecretsInLayers: Bool = false
-    /// How a step's changes are cut into layers: by default a layer over 2 GiB becomes layers of at most 2 GiB
-    /// with every file of 256 MiB or more alone; `-o …,split-layers=SIZE` cuts every layer at SIZE.
+    /// How a step's changes are cut into layers: by default a layer over 2 GiB, or one holding a file of 256 MiB
+    /// or more, becomes layers of at most 2 GiB with every file of 256 MiB or more alone; `-o …,split-layers=SIZE`
+    /// cuts every layer at SIZE.
     public var splitLayers: LayerSplit = .default
     /// How base images missing from the local store are pulled; nil: never (every FROM must be stored).
     public var registry: RegistryOptions? = RegistryOptions()
