@@ -71,8 +71,9 @@ final class ParallelGzipEncoder: ChunkEncoder {
         }
     }
 
-    /// The serial end: runs only on `queue`, batches in stream order. The producer reads its state only after
-    /// draining the queue.
+    /// The serial end: runs only on `queue`, batches in stream order. The producer reads `crc`, `inputSize` and
+    /// the hashers only after every batch's `released` was signalled (the lane writes them before it signals);
+    /// `error` is behind a lock.
     private final class Lane: @unchecked Sendable {
         let queue = DispatchQueue(label: "swiftbuild.gzip.lane")
         let output: BlobOutput

@@ -86,6 +86,10 @@ import SwiftBuildOCI
         let snapshots = h.builder.snapshots
         #expect(snapshots.unpackedGroup(copyLayers) != nil)
         #expect(snapshots.unpackedGroup(Array(copyLayers.dropFirst())) == nil, "only the whole run is that snapshot")
+        // Another process finds it by its name on disk.
+        let fresh = try SnapshotStore(root: h.root, content: h.builder.content)
+        #expect(fresh.unpackedGroup(copyLayers) != nil)
+        #expect(fresh.groupLengths() == [copyLayers.count])
         for diffID in copyLayers { #expect(!snapshots.isUnpacked(diffID: diffID), "\(diffID) was extracted") }
         // The storage report lists it, and prune removes it like any snapshot.
         let manager = try StorageManager(root: h.root)
@@ -93,6 +97,25 @@ import SwiftBuildOCI
         #expect(group.size > 300_000)
         _ = try manager.prune(PrunePolicy())
         #expect(snapshots.unpackedGroup(copyLayers) == nil)
+    }
+
+    /// A cut can leave a hard link's second name in a later layer as a copy, which the step's upper directory
+    /// does not show (one inode, two links): such a step keeps no group snapshot, and the next step stacks its
+    /// layers one by one, as extracted.
+    @Test(.enabled(if: getuid() == 0, "overlay needs root"))
+    func aSplitStepWithHardLinksIsNotKeptWhole() async throws {
+        let h = try BuildHarness(snapshotter: .overlay)
+        try Self.context(h)
+        #expect(link(h.context + "/app/weights.bin", h.context + "/app/weights2.bin") == 0)
+        let result = try await h.build("FROM localhost/busybox\nCOPY app /app\nCOPY Dockerfile /Dockerfile\n") {
+            $0.splitLayers = Self.split
+        }
+        let history = result.imageConfig.history?.filter { $0.emptyLayer != true } ?? []
+        let copyLayers = zip(history, result.imageConfig.rootfs.diffIDs)
+            .filter { $0.0.createdBy?.contains("COPY app") == true }.map(\.1)
+        #expect(copyLayers.count > 2)
+        #expect(h.builder.snapshots.unpackedGroup(copyLayers) == nil)
+        #expect(copyLayers.allSatisfy { h.builder.snapshots.isUnpacked(diffID: $0) }, "the next step extracted them")
     }
 
     @Test func theOptionParses() throws {

@@ -589,18 +589,31 @@ final class BuildRun: Sendable {
         // A step that changed nothing still gets its (empty) layer, as in BuildKit, where every RUN, COPY, ADD
         // and WORKDIR is a layer of the image and a non-empty history entry.
         let scanner = secretGuard.map(SecretScanner.init)
-        let results = try await BlockingExecutor.shared.run {
+        let (results, linked) = try await BlockingExecutor.shared.run {
             let entries = try fs.entries()
             let writer = try LayerWriter(compression: compression, level: level, sourceDateEpoch: epoch)
-            return try writer.write(entries: entries, from: fs.changes, into: content, observer: scanner, split: split)
+            let results = try writer.write(entries: entries, from: fs.changes, into: content, observer: scanner, split: split)
+            return (results, results.count > 1 && Self.hasHardLinks(entries, under: fs.changes))
         }
         // The overlay's upper directory already holds the step's layers in overlay form: keep it as their snapshot
         // rather than extracting the blobs again (only when the tar has the same metadata as the files). A step
-        // cut into several layers keeps one snapshot of them all, which the next step stacks as one lower.
-        if fs.mode == .overlay && request.sourceDateEpoch == nil && !results.isEmpty {
+        // cut into several layers keeps one snapshot of them all, which the next step stacks as one lower, unless
+        // it holds hard links: a cut may leave a link's second name in a later layer as a copy, which the upper
+        // directory would not show.
+        if fs.mode == .overlay && request.sourceDateEpoch == nil && !results.isEmpty && !linked
+            && results.count <= SnapshotStore.maximumGroup {
             _ = try? builder.snapshots.adopt(directory: fs.changes, diffIDs: results.map(\.diffID))
         }
         return results.map(LayerRef.init)
+    }
+
+    /// Whether any non-directory among `entries` (paths under `root`) has more than one link.
+    static func hasHardLinks(_ entries: [LayerEntry], under root: String) -> Bool {
+        entries.contains { entry in
+            guard case .path(let path) = entry else { return false }
+            var st = stat()
+            return lstat(root + "/" + path, &st) == 0 && st.st_mode & S_IFMT != S_IFDIR && st.st_nlink > 1
+        }
     }
 
     /// Whether no later step of this build reads the file system after `step`: it is the last step of its stage
@@ -659,10 +672,11 @@ final class BuildRun: Sendable {
         // refuses to stack twice. The upper copy re-applies everything the lower one does, whiteouts included,
         // so keeping only the topmost occurrence gives the same tree.
         // A run of layers one step produced (split) is one snapshot when that step left it (`adopt`).
+        let lengths = builder.snapshots.groupLengths().sorted(by: >)
         var top = layers.count - 1
         while top >= 0 {
             var group: (path: String, count: Int)?
-            for count in stride(from: min(top + 1, SnapshotStore.maximumGroup), through: 2, by: -1) {
+            for count in lengths where count <= top + 1 {
                 if let path = builder.snapshots.unpackedGroup(layers[(top - count + 1)...top].map(\.diffID)) {
                     group = (path, count)
                     break

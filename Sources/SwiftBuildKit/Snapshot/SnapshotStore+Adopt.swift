@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,7 +14,9 @@ extension SnapshotStore {
     /// The directory is moved (it must be on the same file system); if the snapshot exists already, the
     /// directory is removed instead. Returns the snapshot path.
     public func adopt(directory source: String, diffIDs: [Digest]) throws(SnapshotError) -> String {
-        guard let first = diffIDs.first else { throw .system(operation: "adopt (no layers)", path: source, errno: EINVAL) }
+        guard let first = diffIDs.first, diffIDs.count <= Self.maximumGroup else {
+            throw .system(operation: "adopt (\(diffIDs.count) layers)", path: source, errno: EINVAL)
+        }
         let final = diffIDs.count == 1 ? path(diffID: first) : groupPath(diffIDs)
         let complete = final + ".complete"
         if Self.exists(complete) && Self.exists(final) {
@@ -39,6 +42,10 @@ extension SnapshotStore {
         }
         guard rename(source, final) == 0 else { throw .system(operation: "rename", path: final, errno: errno) }
         try Self.writeMarker(complete)
+        if diffIDs.count > 1 {
+            let name = String(final.dropFirst(directory.count + 1))
+            groupNames.withLock { _ = $0?.insert(name) }
+        }
         return final
     }
 
@@ -47,19 +54,37 @@ extension SnapshotStore {
         try adopt(directory: source, diffIDs: [diffID])
     }
 
-    /// Where the snapshot of a run of layers (bottom first) is kept: `snapshots/group-<hex>`, named by the SHA-256
-    /// of their diff IDs in order, so no layer's own snapshot is ever mistaken for it.
+    /// Where the snapshot of a run of layers (bottom first) is kept: `snapshots/group-<count>-<hex>`, named by
+    /// their number and the SHA-256 of their diff IDs in order, so no layer's own snapshot is ever mistaken for it.
     public func groupPath(_ diffIDs: [Digest]) -> String {
         let hasher = SHA256Hasher()
         Array(diffIDs.map(\.description).joined(separator: "\n").utf8).withUnsafeBytes { hasher.update($0) }
-        return directory + "/group-" + hasher.finalize().encoded
+        return directory + "/group-\(diffIDs.count)-" + hasher.finalize().encoded
     }
 
     /// The complete snapshot of exactly this run of layers (bottom first), if a step that produced them left one.
     public func unpackedGroup(_ diffIDs: [Digest]) -> String? {
         guard diffIDs.count > 1 else { return nil }
         let path = groupPath(diffIDs)
+        guard knownGroups().contains(String(path.dropFirst(directory.count + 1))) else { return nil }
         return Self.exists(path + ".complete") && Self.exists(path) ? path : nil
+    }
+
+    /// The lengths of the runs of layers that have a group snapshot, so a stack is searched for those only
+    /// (none: no search at all).
+    public func groupLengths() -> Set<Int> {
+        Set(knownGroups().compactMap { name in name.split(separator: "-").dropFirst().first.flatMap { Int($0) } })
+    }
+
+    /// The group snapshot names, read from the directory once.
+    private func knownGroups() -> Set<String> {
+        groupNames.withLock { known in
+            if let known { return known }
+            let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+                .filter { $0.hasPrefix("group-") && !$0.contains(".") }
+            known = Set(names)
+            return Set(names)
+        }
     }
 
     /// Runs of layers longer than this are not looked for as groups (a step cut into more layers is stacked

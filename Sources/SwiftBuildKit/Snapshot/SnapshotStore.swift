@@ -21,6 +21,9 @@ public final class SnapshotStore: Sendable {
     public let content: ContentStore
     /// `<root>/snapshots`.
     public let directory: String
+    /// The names of the group snapshots (`group-<count>-<hex>`, see `adopt(directory:diffIDs:)`): read from the
+    /// directory when first needed, then kept up to date by this store's own adoptions.
+    let groupNames = Mutex<Set<String>?>(nil)
 
     public init(root: String, content: ContentStore) throws(SnapshotError) {
         self.root = root

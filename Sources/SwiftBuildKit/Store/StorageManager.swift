@@ -133,9 +133,10 @@ public struct StorageManager: Sendable {
         // Unpacked layers.
         let snapshots = root + "/snapshots"
         for name in Self.entries(snapshots) {
-            // A layer's own (`<diff ID hex>`), or a split step's layers together (`group-<hex>`, see `adopt`).
+            // A layer's own (`<diff ID hex>`), or a split step's layers together (`group-<count>-<hex>`, see
+            // `adopt`).
             let isGroup = name.hasPrefix("group-")
-            let hex = isGroup ? name.dropFirst(6) : Substring(name)
+            let hex = isGroup ? (name.split(separator: "-").last ?? "") : Substring(name)
             guard hex.count == 64 && hex.allSatisfy(\.isHexDigit) else { continue }
             let path = snapshots + "/" + name
             let (size, _) = Self.treeSize(path)
