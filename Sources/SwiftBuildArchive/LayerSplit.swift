@@ -45,9 +45,12 @@ public struct LayerSplit: Sendable, Hashable {
 
         /// Counts one more entry (`fileSize` 0 for anything but a regular file).
         public mutating func add(fileSize: Int64) {
-            tarBytes += 512 + (fileSize + 511) / 512 * 512
+            tarBytes += Self.entryBytes(fileSize: fileSize)
             largestFile = max(largestFile, fileSize)
         }
+
+        /// The tar bytes of one entry: its header and its content in whole blocks.
+        static func entryBytes(fileSize: Int64) -> Int64 { 512 + (fileSize + 511) / 512 * 512 }
     }
 
     /// Whether a layer of these sizes is written whole, without looking at its entries.
@@ -62,7 +65,7 @@ public struct LayerSplit: Sendable, Hashable {
         if let sizes, keepsWhole(sizes) { return [entries] }
         var items: [(path: [UInt8], entry: LayerEntry, size: Int64, isDirectory: Bool)] = []
         items.reserveCapacity(entries.count)
-        var total: Int64 = 0
+        var counted = Sizes()
         var rootBytes = Array(root.utf8)
         while rootBytes.count > 1 && rootBytes.last == 0x2f { rootBytes.removeLast() }
         if rootBytes == [0x2f] { rootBytes = [] }
@@ -86,18 +89,17 @@ public struct LayerSplit: Sendable, Hashable {
                     if st.st_mode & S_IFMT == S_IFREG { size = Int64(st.st_size) }
                 }
             }
-            total += 512 + (size + 511) / 512 * 512
+            counted.add(fileSize: size)
             items.append((try TarPathOrder.normalized(path), entry, size, isDirectory))
         }
-        let hasBig = items.contains { $0.size >= ownLayer }
-        if onlyWhenLarger && total <= maximum && !hasBig { return [entries] }
+        if keepsWhole(counted) { return [entries] }
         items.sort { TarPathOrder.less($0.path, $1.path) }
 
         var groups: [[Int]] = []
         var current: [Int] = []
         var bytes: Int64 = 0
         for (i, item) in items.enumerated() {
-            let cost = 512 + (item.size + 511) / 512 * 512
+            let cost = Sizes.entryBytes(fileSize: item.size)
             if item.size >= ownLayer {
                 if !current.isEmpty { groups.append(current) }
                 groups.append([i])

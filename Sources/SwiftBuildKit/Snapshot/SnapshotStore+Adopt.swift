@@ -18,8 +18,7 @@ extension SnapshotStore {
             throw .system(operation: "adopt (\(diffIDs.count) layers)", path: source, errno: EINVAL)
         }
         let final = diffIDs.count == 1 ? path(diffID: first) : groupPath(diffIDs)
-        let complete = final + ".complete"
-        if Self.exists(complete) && Self.exists(final) {
+        if Self.isComplete(final) {
             try Self.removeTree(source)
             return final
         }
@@ -30,7 +29,7 @@ extension SnapshotStore {
         while flock(lockFD, LOCK_EX) != 0 {
             if errno != EINTR { throw .system(operation: "flock", path: lockPath, errno: errno) }
         }
-        if Self.exists(complete) && Self.exists(final) {
+        if Self.isComplete(final) {
             try Self.removeTree(source)
             return final
         }
@@ -41,33 +40,31 @@ extension SnapshotStore {
             close(fd)
         }
         guard rename(source, final) == 0 else { throw .system(operation: "rename", path: final, errno: errno) }
-        try Self.writeMarker(complete)
+        try Self.writeMarker(final + ".complete")
         if diffIDs.count > 1 {
-            let name = String(final.dropFirst(directory.count + 1))
+            let name = Self.groupName(diffIDs)
             groupNames.withLock { _ = $0?.insert(name) }
         }
         return final
     }
 
-    /// The one-layer form, `adopt(directory:diffIDs:)` with one diff ID.
-    public func adopt(directory source: String, diffID: Digest) throws(SnapshotError) -> String {
-        try adopt(directory: source, diffIDs: [diffID])
-    }
-
     /// Where the snapshot of a run of layers (bottom first) is kept: `snapshots/group-<count>-<hex>`, named by
     /// their number and the SHA-256 of their diff IDs in order, so no layer's own snapshot is ever mistaken for it.
-    public func groupPath(_ diffIDs: [Digest]) -> String {
+    public func groupPath(_ diffIDs: [Digest]) -> String { directory + "/" + Self.groupName(diffIDs) }
+
+    private static func groupName(_ diffIDs: [Digest]) -> String {
         let hasher = SHA256Hasher()
         Array(diffIDs.map(\.description).joined(separator: "\n").utf8).withUnsafeBytes { hasher.update($0) }
-        return directory + "/group-\(diffIDs.count)-" + hasher.finalize().encoded
+        return "group-\(diffIDs.count)-" + hasher.finalize().encoded
     }
 
     /// The complete snapshot of exactly this run of layers (bottom first), if a step that produced them left one.
     public func unpackedGroup(_ diffIDs: [Digest]) -> String? {
         guard diffIDs.count > 1 else { return nil }
-        let path = groupPath(diffIDs)
-        guard knownGroups().contains(String(path.dropFirst(directory.count + 1))) else { return nil }
-        return Self.exists(path + ".complete") && Self.exists(path) ? path : nil
+        let name = Self.groupName(diffIDs)
+        guard knownGroups().contains(name) else { return nil }
+        let path = directory + "/" + name
+        return Self.isComplete(path) ? path : nil
     }
 
     /// The lengths of the runs of layers that have a group snapshot, so a stack is searched for those only
@@ -90,6 +87,4 @@ extension SnapshotStore {
     /// Runs of layers longer than this are not looked for as groups (a step cut into more layers is stacked
     /// layer by layer).
     public static let maximumGroup = 64
-
-    private static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 }

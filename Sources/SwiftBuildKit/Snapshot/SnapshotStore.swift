@@ -37,8 +37,11 @@ public final class SnapshotStore: Sendable {
     public func path(diffID: Digest) -> String { directory + "/" + diffID.encoded }
 
     /// Whether the layer is unpacked and complete.
-    public func isUnpacked(diffID: Digest) -> Bool {
-        access(path(diffID: diffID) + ".complete", F_OK) == 0 && access(path(diffID: diffID), F_OK) == 0
+    public func isUnpacked(diffID: Digest) -> Bool { Self.isComplete(path(diffID: diffID)) }
+
+    /// Whether a snapshot directory and its completion marker both exist.
+    static func isComplete(_ path: String) -> Bool {
+        access(path + ".complete", F_OK) == 0 && access(path, F_OK) == 0
     }
 
     /// The directory holding layer `layer` (its blob digest; compression is detected from the data)
